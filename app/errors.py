@@ -1,0 +1,43 @@
+"""Domain errors raised by services; one exception handler maps them to JSON."""
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(DomainError):
+    status_code = 400
+
+
+class UnprocessableInput(DomainError):
+    status_code = 422
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class PayloadTooLarge(DomainError):
+    status_code = 413
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+
+
+class EngineUnavailable(DomainError):
+    status_code = 503
+
+
+class Busy(DomainError):
+    """No slot free and the waiting room is full: the client should retry after `retry_after` seconds."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

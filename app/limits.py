@@ -1,0 +1,249 @@
+"""Admission control and the CPU budget.
+
+`Admission` decides atomically, at request time, whether a job starts now, waits in the bounded
+waiting room, or is refused with `Busy` (HTTP 429 + Retry-After). `CpuBudget` sizes threads,
+priority and cores for heavy work so the API and the machine stay responsive.
+"""
+
+import asyncio
+import logging
+import math
+import os
+import threading
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.errors import Busy
+
+log = logging.getLogger("app.limits")
+
+DEFAULT_DURATION_S = {"tts": 5.0, "video": 30.0}
+
+
+def _cgroup_cpu_limit() -> float | None:
+    """CPUs allowed by cgroup v2 `cpu.max` (or v1 cfs quota), None when unlimited."""
+    v2 = Path("/sys/fs/cgroup/cpu.max")
+    try:
+        if v2.exists():
+            quota, period = v2.read_text().split()[:2]
+            return None if quota == "max" else int(quota) / int(period)
+        q = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
+        p = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+        if q.exists() and p.exists():
+            quota_us = int(q.read_text())
+            return None if quota_us <= 0 else quota_us / int(p.read_text())
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def available_cores() -> list[int]:
+    """The CPU ids this process may use (affinity), cut to the cgroup quota."""
+    try:
+        ids = sorted(os.sched_getaffinity(0))
+    except AttributeError:
+        ids = list(range(os.cpu_count() or 1))
+    limit = _cgroup_cpu_limit()
+    if limit is not None:
+        ids = ids[: max(1, math.floor(limit))]
+    return ids
+
+
+@dataclass(frozen=True)
+class CpuBudget:
+    """How much CPU heavy work may use: threads in all, at which nice, on which cores."""
+
+    cores: int
+    threads: int
+    nice: int
+    pinned_cores: tuple[int, ...]
+
+    @classmethod
+    def from_limits(cls, max_cpu_threads: int, cpu_usage_limit: float, nice: int) -> "CpuBudget":
+        ids = available_cores()
+        cores = len(ids)
+        threads = max(1, math.floor(cores * cpu_usage_limit))
+        if max_cpu_threads > 0:
+            threads = min(max_cpu_threads, threads)
+        pinned: tuple[int, ...] = ()
+        if cores > 1:
+            pinned = tuple(ids[-max(1, math.ceil(cores * cpu_usage_limit)) :])
+        return cls(cores=cores, threads=threads, nice=nice, pinned_cores=pinned)
+
+    def threads_per_job(self, running: int) -> int:
+        """The budget shared among the jobs running now, never below one."""
+        return max(1, self.threads // max(1, running))
+
+    def enter_heavy_thread(self) -> None:
+        """Lower this thread's priority and pin it; its OpenMP team and children inherit both."""
+        tid = threading.get_native_id()
+        try:
+            current = os.getpriority(os.PRIO_PROCESS, tid)
+            if current < self.nice:
+                os.setpriority(os.PRIO_PROCESS, tid, self.nice)
+        except (AttributeError, OSError) as exc:
+            log.warning("could not lower the priority of heavy thread %s: %s", tid, exc)
+        if self.pinned_cores:
+            try:
+                os.sched_setaffinity(tid, self.pinned_cores)
+            except (AttributeError, OSError) as exc:
+                log.warning("could not pin heavy thread %s: %s", tid, exc)
+
+
+@dataclass
+class Ticket:
+    """One admitted job's claim on slots; `granted` is set when its slots are held."""
+
+    kind: str
+    granted: asyncio.Event = field(default_factory=asyncio.Event)
+    released: bool = False
+    extra: list[str] = field(default_factory=list)
+
+
+@dataclass
+class KindStats:
+    running: int = 0
+    queued: int = 0
+    peak_running: int = 0
+    peak_queued: int = 0
+
+
+class Admission:
+    """Semaphores per kind plus a global heavy cap and one bounded waiting room."""
+
+    def __init__(self, caps: dict[str, int], heavy_cap: int, max_queued: int) -> None:
+        self.caps = dict(caps)
+        self.heavy_cap = heavy_cap
+        self.max_queued = max_queued
+        self._lock = threading.Lock()
+        self._stats: dict[str, KindStats] = {kind: KindStats() for kind in caps}
+        self._heavy_running = 0
+        self._peak_heavy = 0
+        self._waiting: deque[Ticket] = deque()
+        self._extra_waiting: deque[tuple[str, asyncio.Event]] = deque()
+        self._durations: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=20))
+        self.rejected = 0
+
+    def _fits(self, kind: str) -> bool:
+        return self._stats[kind].running < self.caps[kind] and self._heavy_running < self.heavy_cap
+
+    def _start(self, ticket: Ticket) -> None:
+        stats = self._stats[ticket.kind]
+        stats.running += 1
+        stats.peak_running = max(stats.peak_running, stats.running)
+        self._heavy_running += 1
+        self._peak_heavy = max(self._peak_heavy, self._heavy_running)
+        ticket.granted.set()
+
+    def admit(self, kind: str) -> Ticket:
+        """Start now, wait in the room, or raise `Busy`: decided under one lock, nothing awaited."""
+        with self._lock:
+            ticket = Ticket(kind)
+            if not self._waiting and self._fits(kind):
+                self._start(ticket)
+                return ticket
+            if len(self._waiting) < self.max_queued:
+                self._waiting.append(ticket)
+                stats = self._stats[kind]
+                stats.queued += 1
+                stats.peak_queued = max(stats.peak_queued, stats.queued)
+                return ticket
+            self.rejected += 1
+            retry = self._retry_after(kind)
+        raise Busy(
+            f"The server is busy with {kind} jobs (all slots and the waiting room are taken); retry in {retry} s.",
+            retry_after=retry,
+        )
+
+    def _retry_after(self, kind: str) -> int:
+        recent = self._durations[kind]
+        mean = sum(recent) / len(recent) if recent else DEFAULT_DURATION_S.get(kind, 10.0)
+        ahead = self._stats[kind].queued + 1
+        return int(min(600, max(1, math.ceil(mean * ahead / self.caps[kind]))))
+
+    def retry_after(self, kind: str) -> int:
+        with self._lock:
+            return self._retry_after(kind)
+
+    def _dispatch(self) -> None:
+        for kind, event in list(self._extra_waiting):
+            if self._stats[kind].running < self.caps[kind]:
+                self._extra_waiting.remove((kind, event))
+                self._stats[kind].running += 1
+                self._stats[kind].peak_running = max(self._stats[kind].peak_running, self._stats[kind].running)
+                event.set()
+        for ticket in list(self._waiting):
+            if self._fits(ticket.kind):
+                self._waiting.remove(ticket)
+                self._stats[ticket.kind].queued -= 1
+                self._start(ticket)
+
+    def release(self, ticket: Ticket, duration_s: float | None = None) -> None:
+        """Give back a ticket's slots (or its place in the room) and start whoever now fits."""
+        with self._lock:
+            if ticket.released:
+                return
+            ticket.released = True
+            if ticket.granted.is_set():
+                self._stats[ticket.kind].running -= 1
+                self._heavy_running -= 1
+                if duration_s is not None:
+                    self._durations[ticket.kind].append(duration_s)
+            elif ticket in self._waiting:
+                self._waiting.remove(ticket)
+                self._stats[ticket.kind].queued -= 1
+            self._dispatch()
+
+    @asynccontextmanager
+    async def extra_slot(self, kind: str) -> Iterator[None]:
+        """Hold one more slot of `kind` (no heavy slot) inside a running job, e.g. narration in a video."""
+        event = asyncio.Event()
+        with self._lock:
+            if self._stats[kind].running < self.caps[kind] and not self._extra_waiting:
+                self._stats[kind].running += 1
+                stats = self._stats[kind]
+                stats.peak_running = max(stats.peak_running, stats.running)
+                event.set()
+            else:
+                self._extra_waiting.append((kind, event))
+        try:
+            await event.wait()
+            yield
+        finally:
+            with self._lock:
+                if (kind, event) in self._extra_waiting:
+                    self._extra_waiting.remove((kind, event))
+                elif event.is_set():
+                    self._stats[kind].running -= 1
+                self._dispatch()
+
+    def running(self, kind: str | None = None) -> int:
+        with self._lock:
+            return self._heavy_running if kind is None else self._stats[kind].running
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {
+                "heavy": {
+                    "running": self._heavy_running,
+                    "cap": self.heavy_cap,
+                    "peak_running": self._peak_heavy,
+                },
+                "queued_total": len(self._waiting),
+                "max_queued": self.max_queued,
+                "rejected": self.rejected,
+                "kinds": {
+                    kind: {
+                        "running": s.running,
+                        "queued": s.queued,
+                        "cap": self.caps[kind],
+                        "peak_running": s.peak_running,
+                        "peak_queued": s.peak_queued,
+                        "recent_durations_s": [round(d, 3) for d in self._durations[kind]],
+                    }
+                    for kind, s in self._stats.items()
+                },
+            }

@@ -1,0 +1,1 @@
+"""Thin HTTP routers: validate, ask for admission, create a job, answer."""

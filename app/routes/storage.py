@@ -1,0 +1,71 @@
+"""Stored files: status, info, download, delete."""
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import FileResponse, JSONResponse
+
+from app.deps import get_runner, get_storage, get_store
+from app.errors import DomainError, NotFound
+from app.routes.responses import job_status
+from app.services.jobs import PROCESSING, READY, Job, JobStore
+from app.services.runner import JobRunner
+from app.services.storage import LocalStorage, check_file_id
+
+router = APIRouter(prefix="/api/v1/media/storage", tags=["storage"])
+
+
+class NotReady(DomainError):
+    status_code = 409
+
+
+def find_job(store: JobStore, file_id: str) -> Job:
+    job = store.get(check_file_id(file_id))
+    if job is None:
+        raise NotFound(f"No file with id '{file_id}'.")
+    return job
+
+
+@router.get("/{file_id}/status")
+async def file_status(file_id: str, store: JobStore = Depends(get_store)) -> JSONResponse:
+    try:
+        return JSONResponse(job_status(find_job(store, file_id)))
+    except NotFound as exc:
+        return JSONResponse({"file_id": file_id[:64], "status": "not_found", "error": exc.message}, status_code=404)
+
+
+@router.get("/{file_id}/info")
+async def file_info(file_id: str, store: JobStore = Depends(get_store), storage: LocalStorage = Depends(get_storage)):
+    job = find_job(store, file_id)
+    body = job_status(job)
+    if job.status == READY and job.filename:
+        body["size"] = storage.path(job.filename).stat().st_size
+        body["media_type"] = job.media_type
+    body.update(job.result)
+    return body
+
+
+@router.api_route("/{file_id}", methods=["GET", "HEAD"])
+async def download(
+    file_id: str, store: JobStore = Depends(get_store), storage: LocalStorage = Depends(get_storage)
+) -> FileResponse:
+    job = find_job(store, file_id)
+    if job.status != READY or not job.filename:
+        detail = f": {job.error}" if job.error else ""
+        raise NotReady(f"File '{file_id}' is not ready (status: {job.status}{detail}).")
+    download_name = f"{job.name}.{job.filename.rsplit('.', 1)[-1]}" if job.name else job.filename
+    return FileResponse(storage.path(job.filename), media_type=job.media_type, filename=download_name)
+
+
+@router.delete("/{file_id}")
+async def delete_file(
+    file_id: str,
+    store: JobStore = Depends(get_store),
+    storage: LocalStorage = Depends(get_storage),
+    runner: JobRunner = Depends(get_runner),
+) -> dict:
+    job = find_job(store, file_id)
+    if job.status == PROCESSING:
+        raise NotReady(f"Job '{file_id}' is running and cannot be deleted now; try again when it ends.")
+    cancelled = runner.cancel_queued(job.id)
+    storage.delete(job.id, job.filename)
+    store.delete(job.id)
+    return {"file_id": job.id, "deleted": True, "cancelled": cancelled}

@@ -1,0 +1,1 @@
+"""Services: TTS engines, video rendering, jobs and storage; nothing here knows about HTTP."""

