@@ -1,6 +1,7 @@
 """Text to speech through the real HTTP API on the random-weight Kokoro model (torch engine)."""
 
 import io
+import itertools
 import subprocess
 import sys
 import threading
@@ -51,7 +52,6 @@ def test_english_text_becomes_a_24khz_mono_wav(torch_server: RunningServer) -> N
         "the",
         "lazy",
         "dog",
-    ] + [
         "Then",
         "it",
         "runs",
@@ -108,7 +108,7 @@ def test_word_timestamps_are_monotonic_and_inside_the_audio(torch_server: Runnin
     assert len(words) == 26
     for word in words:
         assert 0 <= word["start"] < word["end"] <= info["duration"] + 1e-6
-    for before, after in zip(words, words[1:], strict=False):
+    for before, after in itertools.pairwise(words):
         assert after["start"] >= before["end"] - 1e-6
 
 
