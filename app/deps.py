@@ -5,8 +5,10 @@ from fastapi import Request
 from app.config import Settings
 from app.limits import Admission, CpuBudget
 from app.services.jobs import JobStore
+from app.services.metrics import Metrics
 from app.services.runner import JobRunner
 from app.services.storage import LocalStorage
+from app.services.system_stats import SystemStats
 from app.services.tts.service import TtsService
 
 
@@ -36,3 +38,11 @@ def get_runner(request: Request) -> JobRunner:
 
 def get_tts(request: Request) -> TtsService:
     return request.app.state.tts
+
+
+def get_system_stats(request: Request) -> SystemStats:
+    return request.app.state.system_stats
+
+
+def get_metrics(request: Request) -> Metrics:
+    return request.app.state.metrics

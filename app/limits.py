@@ -77,6 +77,15 @@ class CpuBudget:
         """The budget shared among the jobs running now, never below one."""
         return max(1, self.threads // max(1, running))
 
+    def enter_heavy_process(self) -> None:
+        """For a child process started outside the heavy pool: the same nice and cores."""
+        try:
+            os.nice(max(0, self.nice - os.nice(0)))
+            if self.pinned_cores:
+                os.sched_setaffinity(0, self.pinned_cores)
+        except OSError:
+            pass
+
     def enter_heavy_thread(self) -> None:
         """Lower this thread's priority and pin it; its OpenMP team and children inherit both."""
         tid = threading.get_native_id()

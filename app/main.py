@@ -7,18 +7,26 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import imageio_ffmpeg
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app.config import Settings, load_settings
 from app.error_handlers import install_error_handlers
 from app.limits import Admission, CpuBudget
 from app.logging_setup import configure_logging
-from app.routes import health, storage, tts
+from app.routes import health, jobs, openai_speech, storage, system, tts, upload, video
+from app.routes.responses import ERROR_RESPONSES
+from app.security import require_api_key
 from app.services.jobs import INTERRUPTED, SqliteJobStore
+from app.services.metrics import Metrics
+from app.services.retention import sweep_forever
 from app.services.runner import JobRunner
 from app.services.storage import LocalStorage
+from app.services.system_stats import SystemStats
+from app.services.tts.direct import DirectSpeech
 from app.services.tts.job import make_tts_handler
 from app.services.tts.loader import build_tts_service
+from app.services.video.job import make_video_handler
+from app.services.webhooks import WebhookSender
 
 log = logging.getLogger("app")
 
@@ -54,7 +62,12 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     tts_service = await loop.run_in_executor(runner.executor, build_tts_service, settings)
     runner.handlers["tts"] = make_tts_handler(tts_service, ffmpeg)
-    runner.fail_interrupted(INTERRUPTED)
+    runner.handlers["video"] = make_video_handler(tts_service, ffmpeg, store, storage_backend)
+    runner.end_hooks.append(WebhookSender(store, settings.webhook_secret))
+    if settings.requeue_interrupted:
+        runner.requeue_interrupted(INTERRUPTED)
+    else:
+        runner.fail_interrupted(INTERRUPTED)
     app.state.budget = budget
     app.state.storage = storage_backend
     app.state.store = store
@@ -62,9 +75,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.runner = runner
     app.state.tts = tts_service
     app.state.ffmpeg = ffmpeg
+    app.state.system_stats = SystemStats(budget, admission, tts_service, settings)
+    app.state.metrics = Metrics(admission, app.state.system_stats)
+    runner.end_hooks[:0] = [app.state.system_stats.on_job_end, app.state.metrics.on_job_end]  # before webhooks
+    app.state.direct_speech = DirectSpeech(tts_service, runner, budget, ffmpeg)
+    sweeper = None
+    if settings.file_ttl_hours > 0:
+        sweeper = asyncio.create_task(sweep_forever(store, storage_backend, settings.file_ttl_hours))
     try:
         yield
     finally:
+        if sweeper:
+            sweeper.cancel()
         await runner.shutdown()
         store.close()
 
@@ -79,6 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    for router in (health.router, tts.router, storage.router):
-        app.include_router(router)
+    app.include_router(health.router)
+    routers = (tts.router, storage.router, jobs.router, openai_speech.router, system.router)
+    for router in (*routers, upload.router, video.router):
+        app.include_router(router, dependencies=[Depends(require_api_key)], responses=ERROR_RESPONSES)
     return app

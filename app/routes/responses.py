@@ -2,8 +2,33 @@
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from app.services.jobs import Job
+
+
+class ErrorBody(BaseModel):
+    error: str
+
+
+ERROR_RESPONSES: dict[int | str, dict] = {
+    code: {"model": ErrorBody, "description": description}
+    for code, description in (
+        (400, "Bad input"),
+        (401, "Missing or wrong API key (when API_KEY is set)"),
+        (404, "Unknown id"),
+        (409, "Not ready, or running and cannot be deleted"),
+        (413, "Text or upload too large"),
+        (422, "A field is invalid; the message names it"),
+        (429, "Busy: retry after the Retry-After header's seconds"),
+        (503, "Text to speech is unavailable; the message says why"),
+    )
+}
+MEDIA_CONTENT = {"audio/*": {}, "video/*": {}, "image/*": {}, "application/octet-stream": {}}
+JOB_RESPONSES: dict[int | str, dict] = {
+    200: {"description": "With wait=true: the finished file", "content": MEDIA_CONTENT},
+    202: {"description": "Accepted: poll status_url, download from download_url"},
+}
 
 
 def file_urls(request: Request, file_id: str) -> dict:

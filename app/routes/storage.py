@@ -5,7 +5,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from app.deps import get_runner, get_storage, get_store
 from app.errors import DomainError, NotFound
-from app.routes.responses import job_status
+from app.routes.responses import MEDIA_CONTENT, job_status
 from app.services.jobs import PROCESSING, READY, Job, JobStore
 from app.services.runner import JobRunner
 from app.services.storage import LocalStorage, check_file_id
@@ -43,7 +43,13 @@ async def file_info(file_id: str, store: JobStore = Depends(get_store), storage:
     return body
 
 
-@router.api_route("/{file_id}", methods=["GET", "HEAD"])
+FILE_RESPONSES: dict[int | str, dict] = {
+    200: {"description": "The file", "content": MEDIA_CONTENT},
+    206: {"description": "A byte range (Range requests)"},
+}
+
+
+@router.get("/{file_id}", response_class=FileResponse, responses=FILE_RESPONSES)
 async def download(
     file_id: str, store: JobStore = Depends(get_store), storage: LocalStorage = Depends(get_storage)
 ) -> FileResponse:
@@ -53,6 +59,14 @@ async def download(
         raise NotReady(f"File '{file_id}' is not ready (status: {job.status}{detail}).")
     download_name = f"{job.name}.{job.filename.rsplit('.', 1)[-1]}" if job.name else job.filename
     return FileResponse(storage.path(job.filename), media_type=job.media_type, filename=download_name)
+
+
+@router.head("/{file_id}", response_class=FileResponse, responses=FILE_RESPONSES)
+async def download_head(
+    file_id: str, store: JobStore = Depends(get_store), storage: LocalStorage = Depends(get_storage)
+) -> FileResponse:
+    """Size and type without the body (players and n8n binary nodes ask first)."""
+    return await download(file_id, store, storage)
 
 
 @router.delete("/{file_id}")

@@ -4,18 +4,17 @@ from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 
-from app.deps import get_admission, get_runner, get_tts
-from app.limits import Admission
-from app.routes.responses import job_accepted
-from app.services.runner import JobRunner
+from app.deps import get_tts
+from app.routes.responses import JOB_RESPONSES
+from app.routes.submission import submit_job
 from app.services.tts.service import TtsService
 
 router = APIRouter(prefix="/api/v1/media/audio-tools/tts/kokoro", tags=["text to speech"])
 
 
-@router.post("", status_code=202)
+@router.post("", status_code=202, response_class=Response, responses=JOB_RESPONSES)
 async def create_speech(
     request: Request,
     text: Annotated[str, Form(description="The text to speak.")],
@@ -26,14 +25,12 @@ async def create_speech(
     name: Annotated[str | None, Form()] = None,
     lang_code: Annotated[str | None, Form(description="G2P language; default: the voice's own.")] = None,
     format: Annotated[str, Form(description="wav, mp3, opus, flac, aac or pcm")] = "wav",
+    webhook_url: Annotated[str | None, Form(description="POSTed JSON when the job ends.")] = None,
+    wait: Annotated[bool, Form(description="Hold the request until the job ends; answer with the file.")] = False,
     tts: TtsService = Depends(get_tts),
-    admission: Admission = Depends(get_admission),
-    runner: JobRunner = Depends(get_runner),
-) -> JSONResponse:
+) -> Response:
     speech = tts.validate(text, voice, speed, lang_code, format.lower())
-    ticket = admission.admit("tts")
-    job = runner.submit("tts", {"request": asdict(speech)}, ticket, name=name)
-    return job_accepted(request, job)
+    return await submit_job(request, "tts", {"request": asdict(speech)}, name, webhook_url, wait)
 
 
 @router.get("/voices")

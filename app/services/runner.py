@@ -10,7 +10,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.errors import DomainError
+from app.errors import Busy, DomainError
 from app.limits import Admission, CpuBudget, Ticket
 from app.services.jobs import FAILED, PROCESSING, QUEUED, READY, Job, JobStore
 from app.services.storage import MEDIA_TYPES, LocalStorage, new_file_id
@@ -91,7 +91,10 @@ class JobRunner:
         self._done: dict[str, asyncio.Event] = {}
         self._tickets: dict[str, Ticket] = {}
         self._tasks: dict[str, asyncio.Task] = {}
-        self.loop: asyncio.AbstractEventLoop | None = None
+        try:
+            self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self.loop = None
         self._stopping = False
 
     def submit(
@@ -102,10 +105,13 @@ class JobRunner:
         job = Job(id=new_file_id(), kind=kind, params=params, name=name, webhook_url=webhook_url)
         self.store.create(job)
         log.info("job %s %s queued", job.id, kind)
+        self._start(job, ticket)
+        return job
+
+    def _start(self, job: Job, ticket: Ticket) -> None:
         self._done[job.id] = asyncio.Event()
         self._tickets[job.id] = ticket
         self._tasks[job.id] = asyncio.create_task(self._run(job, ticket))
-        return job
 
     def record_file(self, kind: str, produced: Path, ext: str, info: dict, name: str | None) -> Job:
         """A file that needs no processing (an upload): stored and ready at once."""
@@ -192,6 +198,25 @@ class JobRunner:
             self.store.update(job.id, status=FAILED, error=message, finished_at=time.time())
             log.info("job %s %s failed: %s", job.id, job.kind, message)
         return jobs
+
+    def requeue_interrupted(self, message: str) -> list[Job]:
+        """REQUEUE_INTERRUPTED: run again what a previous process left unfinished, while there is room."""
+        self.loop = asyncio.get_running_loop()
+        requeued = []
+        for job in self.store.unfinished():
+            try:
+                ticket = self.admission.admit(job.kind)
+            except Busy:
+                self.storage.discard_work(job.id)
+                self.store.update(job.id, status=FAILED, error=message, finished_at=time.time())
+                log.info("job %s %s failed: %s", job.id, job.kind, message)
+                continue
+            self.storage.discard_work(job.id)
+            self.store.update(job.id, status=QUEUED, progress=0.0, started_at=None)
+            log.info("job %s %s queued again after a restart", job.id, job.kind)
+            self._start(job, ticket)
+            requeued.append(job)
+        return requeued
 
     async def shutdown(self) -> None:
         """Stop without touching unfinished records: the next start decides what happens to them."""

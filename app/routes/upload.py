@@ -1,0 +1,154 @@
+"""Uploading media (a file or a URL) into storage, checked for size and real content type."""
+
+import asyncio
+import shutil
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from starlette.datastructures import FormData, UploadFile
+from starlette.types import Message
+
+from app.config import Settings
+from app.errors import InvalidInput, UnprocessableInput
+from app.routes.responses import file_urls
+from app.services.runner import JobRunner
+from app.services.storage import new_file_id
+from app.services.uploads import (
+    MEDIA_KINDS,
+    DetectedMedia,
+    check_declared,
+    copy_with_cap,
+    detect_media,
+    download_url,
+    file_chunks,
+    too_large,
+)
+
+router = APIRouter(prefix="/api/v1/media/storage", tags=["storage"])
+
+FORM_OVERHEAD = 64 * 1024
+"""Bytes a multipart body may carry beyond the file itself: boundaries, headers and the small fields."""
+
+_FORM_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["media_type"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "The file (or give url)."},
+                        "url": {"type": "string", "description": "An http(s) URL to fetch the file from."},
+                        "media_type": {"type": "string", "enum": list(MEDIA_KINDS)},
+                        "name": {"type": "string", "description": "A name for downloads."},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+async def read_capped_form(request: Request, limit: int, cap_bytes: int) -> FormData:
+    """Parse the form while counting body bytes: past `limit` it stops reading and answers 413."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise too_large(cap_bytes)
+    received = 0
+    receive = request.receive
+
+    async def capped_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise too_large(cap_bytes)
+        return message
+
+    return await Request(request.scope, capped_receive).form(max_files=1, max_fields=8)
+
+
+def _text(form: FormData, key: str) -> str | None:
+    value = form.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"Field '{key}' must be a text field, not a file.")
+    return value.strip() or None
+
+
+@router.post("", status_code=201, openapi_extra=_FORM_SCHEMA)
+async def upload_media(request: Request) -> JSONResponse:
+    """Store an image, video or audio file sent as multipart `file` or fetched from `url`."""
+    settings: Settings = request.app.state.settings
+    runner: JobRunner = request.app.state.runner
+    cap = settings.max_upload_mb * 1024 * 1024
+    form = await read_capped_form(request, cap + FORM_OVERHEAD, cap)
+    try:
+        media_type = _text(form, "media_type")
+        if media_type is None:
+            raise UnprocessableInput("Field 'media_type' is required: image, video or audio.")
+        media_type = media_type.lower()
+        if media_type not in MEDIA_KINDS:
+            raise UnprocessableInput(
+                f"Field 'media_type' must be one of: {', '.join(MEDIA_KINDS)}; got '{media_type}'."
+            )
+        name = _text(form, "name")
+        url = _text(form, "url")
+        upload = form.get("file")
+        if upload is not None and not isinstance(upload, UploadFile):
+            raise InvalidInput("Field 'file' must be a file part (multipart/form-data).")
+        if (upload is None) == (url is None):
+            raise InvalidInput("Send exactly one of 'file' (multipart) or 'url'.")
+        scratch_id = new_file_id()
+        work = await asyncio.to_thread(runner.storage.work_dir, scratch_id)
+        try:
+            return await _store(request, runner, settings, work, upload, url, media_type, name, cap)
+        finally:
+            await asyncio.to_thread(shutil.rmtree, work, True)
+    finally:
+        await form.close()
+
+
+def _identify(raw: Path, declared: str, ffmpeg: str) -> tuple[DetectedMedia, Path]:
+    """What the file really is (400 unless it is the declared kind), renamed to its extension."""
+    detected = detect_media(raw, ffmpeg)
+    check_declared(detected, declared)
+    produced = raw.with_name(f"upload.{detected.ext}")
+    raw.rename(produced)
+    return detected, produced
+
+
+async def _store(
+    request: Request,
+    runner: JobRunner,
+    settings: Settings,
+    work: Path,
+    upload: UploadFile | None,
+    url: str | None,
+    media_type: str,
+    name: str | None,
+    cap: int,
+) -> JSONResponse:
+    raw = work / "upload"
+    if upload is not None:
+        size = await asyncio.to_thread(copy_with_cap, file_chunks(upload.file), raw, cap)
+    else:
+        size = await asyncio.to_thread(download_url, url, raw, cap, settings.allow_private_urls)
+    detected, produced = await asyncio.to_thread(_identify, raw, media_type, request.app.state.ffmpeg)
+    info = {**detected.info, "source": "url" if url else "file"}
+    job = await asyncio.to_thread(runner.record_file, "upload", produced, detected.ext, info, name)
+    body = {
+        "file_id": job.id,
+        "status": job.status,
+        "kind": job.kind,
+        "name": job.name,
+        "size": size,
+        "content_type": job.media_type,
+        **info,
+        **file_urls(request, job.id),
+    }
+    return JSONResponse(body, status_code=201)

@@ -1,0 +1,55 @@
+"""Property-based fuzz of the OpenAPI schema: no 5xx, and every response matches what the schema says."""
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from tests.conftest import RunningServer
+
+CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@pytest.fixture(scope="module")
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory, test_model_dir) -> RunningServer:
+    from app.config import Settings
+
+    server = RunningServer(
+        Settings(
+            storage_path=tmp_path_factory.mktemp("fuzz-media"),
+            tts_engine="torch",
+            kokoro_model_dir=test_model_dir,
+            max_text_chars=80,
+            max_queued_jobs=1,
+            max_upload_mb=1,
+            warmup=False,
+            wait_timeout_s=5,
+        )
+    )
+    yield server
+    server.stop()
+
+
+def test_fuzzing_the_openapi_schema_finds_no_5xx_and_no_schema_violation(fuzz_server: RunningServer) -> None:
+    schema = schemathesis.openapi.from_url(f"{fuzz_server.base_url}/openapi.json")
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 8
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=12,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
+        def check(case: schemathesis.Case) -> None:
+            case.call_and_validate(base_url=fuzz_server.base_url, checks=CHECKS, timeout=30)
+
+        check()

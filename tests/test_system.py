@@ -1,0 +1,149 @@
+"""System status, Prometheus metrics, the terminal monitor and a small run of the load test."""
+
+import asyncio
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from load_test import LoadConfig, run_load_test
+
+from tests.conftest import ROOT, RunningServer
+
+TTS = "/api/v1/media/audio-tools/tts/kokoro"
+STATUS = "/api/v1/system/status"
+ENGLISH = "The quick brown fox jumps over the lazy dog. Then it runs home."
+
+
+def metric(text: str, name: str) -> float | None:
+    """The value of one sample line (`name` includes its labels) of a Prometheus exposition."""
+    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    return float(match.group(1)) if match else None
+
+
+def scrape_until(server: RunningServer, name: str, value: float, timeout: float = 10) -> str:
+    """End hooks run just after a job's status turns final, so wait for the counter to catch up."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = server.client.get("/metrics").text
+        if metric(text, name) == value or time.monotonic() > deadline:
+            return text
+        time.sleep(0.05)
+
+
+def test_status_reports_cpu_memory_budget_caps_and_model(server_factory) -> None:
+    server = server_factory(
+        max_concurrent_tts=2, max_concurrent_video=1, max_concurrent_heavy_tasks=3, max_queued_jobs=5
+    )
+    status = server.client.get(STATUS).json()
+    assert status["cores"]["logical"] >= 1 and status["cores"]["available"] >= 1
+    budget = status["budget"]
+    assert budget["threads"] >= 1 and budget["cores"] == status["cores"]["available"]
+    assert budget["nice"] == server.settings.heavy_nice
+    assert set(budget["pinned_cores"]) <= set(range(status["cores"]["logical"]))
+    for key in ("process_percent", "process_percent_of_machine", "machine_percent"):
+        assert status["cpu"][key] >= 0
+    assert status["memory"]["process_rss_mb"] > 10
+    assert 0 < status["memory"]["machine_available_mb"] <= status["memory"]["machine_total_mb"]
+    assert len(status["load_average"]) == 3
+    admission = status["admission"]
+    assert admission["kinds"]["tts"]["cap"] == 2 and admission["kinds"]["video"]["cap"] == 1
+    assert admission["heavy"]["cap"] == 3 and admission["max_queued"] == 5
+    for figures in admission["kinds"].values():
+        assert figures["running"] == figures["queued"] == figures["peak_running"] == 0
+    assert status["model"] == {
+        "available": True,
+        "engine": "torch",
+        "weights": status["model"]["weights"],
+        "voices": status["model"]["voices"],
+        "default_voice": "af_heart",
+        "reason": None,
+    }
+    assert status["model"]["weights"].endswith(".pth")
+
+    response = server.client.post(TTS, data={"text": ENGLISH})
+    assert server.wait_for(response.json()["file_id"])["status"] == "ready"
+    deadline = time.monotonic() + 10
+    while not (recent := server.client.get(STATUS).json()["recent_jobs"]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert recent[0]["kind"] == "tts" and recent[0]["outcome"] == "ready" and recent[0]["duration_s"] > 0
+    assert server.client.get(STATUS).json()["admission"]["kinds"]["tts"]["peak_running"] == 1
+
+
+def test_metrics_count_finished_jobs_durations_and_429s(server_factory) -> None:
+    server = server_factory(max_concurrent_tts=1, max_queued_jobs=0)
+    before = server.client.get("/metrics")
+    assert before.headers["content-type"].startswith("text/plain")
+    assert metric(before.text, 'media_jobs_total{kind="tts",outcome="ready"}') == 0
+    assert metric(before.text, "media_rejected_requests_total") == 0
+
+    first = server.client.post(TTS, data={"text": ENGLISH * 3})
+    second = server.client.post(TTS, data={"text": ENGLISH * 3})
+    assert (first.status_code, second.status_code) == (202, 429)
+    during = server.client.get("/metrics").text
+    assert metric(during, 'media_jobs_running{kind="tts"}') == 1
+    assert metric(during, "media_queue_depth") == 0
+    assert metric(during, "media_process_resident_memory_bytes") > 0
+    assert metric(during, "media_process_cpu_percent") >= 0
+
+    assert server.wait_for(first.json()["file_id"])["status"] == "ready"
+    text = scrape_until(server, 'media_jobs_total{kind="tts",outcome="ready"}', 1)
+    assert metric(text, 'media_jobs_total{kind="tts",outcome="ready"}') == 1
+    assert metric(text, 'media_jobs_total{kind="tts",outcome="failed"}') == 0
+    assert metric(text, 'media_job_duration_seconds_count{kind="tts"}') == 1
+    assert metric(text, 'media_job_duration_seconds_sum{kind="tts"}') > 0
+    assert metric(text, "media_rejected_requests_total") == 1
+    assert metric(text, 'media_jobs_running{kind="tts"}') == 0
+    assert metric(text, 'media_jobs_peak_running{kind="tts"}') == 1
+
+
+def test_monitor_once_prints_one_frame_and_says_when_the_server_is_down(server_factory) -> None:
+    server = server_factory()
+    result = subprocess.run(
+        [sys.executable, "-m", "app.monitor", "--once", server.base_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any("CPU" in line and "%" in line for line in lines), result.stdout
+    assert any(re.search(r"│ tts\s+│\s+\d+ │\s+\d+ │\s+2 │", line) for line in lines), result.stdout
+    assert "torch" in result.stdout and "af_heart" in result.stdout
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    down = subprocess.run(
+        [sys.executable, "-m", "app.monitor", "--once", f"http://127.0.0.1:{port}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert down.returncode == 1 and "not answering" in down.stdout
+
+
+def test_small_load_test_keeps_caps_loses_nothing_and_health_always_answers(test_model_dir: Path) -> None:
+    config = LoadConfig(
+        tts=4,
+        videos=0,
+        clients=3,
+        preset="small",
+        limits={"MAX_CONCURRENT_TTS": 1, "MAX_CONCURRENT_HEAVY_TASKS": 1, "MAX_QUEUED_JOBS": 1},
+        deadline_s=100,
+        model_dir=test_model_dir,
+        extra_env={"WARMUP": "false"},
+    )
+    result = asyncio.run(run_load_test(config))
+    assert result["server_errors_5xx"] == 0, result
+    assert result["jobs_lost"] == 0, result
+    assert result["admitted"] == 4 and result["jobs_ready"] + result["jobs_failed"] == 4, result
+    assert result["rejected_429"] >= 1 and result["requests"] == result["admitted"] + result["rejected_429"]
+    assert result["caps"]["tts"] == 1 and result["peak_running"]["tts"] <= 1
+    assert result["peak_heavy"] <= result["heavy_cap"] == 1
+    assert result["peak_queued"] <= 1
+    assert result["health_samples"] > 0 and result["health_answered"] == result["health_samples"]
