@@ -6,7 +6,7 @@ PIP := $(VENV)/bin/pip
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 
-$(RUNTIME): requirements.txt
+$(RUNTIME): requirements.txt requirements-onnx.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0

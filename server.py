@@ -17,7 +17,7 @@ def main() -> None:
             variable = "_".join(str(p) for p in error["loc"]).upper()
             print(f"Invalid setting {variable}: {error['msg']} (got {error.get('input')!r})", file=sys.stderr)
         sys.exit(2)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None, access_log=False)
 
 
 if __name__ == "__main__":

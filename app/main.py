@@ -13,6 +13,7 @@ from app.config import Settings, load_settings
 from app.error_handlers import install_error_handlers
 from app.limits import Admission, CpuBudget
 from app.logging_setup import configure_logging
+from app.request_log import RequestLogMiddleware
 from app.routes import health, jobs, openai_speech, storage, system, tts, upload, video
 from app.routes.responses import ERROR_RESPONSES
 from app.security import require_api_key
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(RequestLogMiddleware)
     app.include_router(health.router)
     routers = (tts.router, storage.router, jobs.router, openai_speech.router, system.router)
     for router in (*routers, upload.router, video.router):

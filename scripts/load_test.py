@@ -1,6 +1,6 @@
 """Bounded load test on loopback: starts the server, bursts TTS (and captioned video) jobs, reports.
 
-Usage: python scripts/load_test.py [--preset small|medium|large] [--tts 30] [--videos 3] [--clients 20]
+Usage: python scripts/load_test.py [--preset small|medium|large] [--tts 30] [--videos 6] [--clients 20]
        [--deadline 300] [--model-dir DIR] [--max-concurrent-tts N ...] [--json]
 
 It starts `python server.py` with HOST=127.0.0.1, a free PORT, STORAGE_PATH in a temp dir, the
@@ -64,7 +64,7 @@ SENTENCES = (
 @dataclass
 class LoadConfig:
     tts: int = 30
-    videos: int = 3
+    videos: int = 6
     clients: int = 20
     preset: str = "medium"
     limits: dict[str, float] = field(default_factory=dict)  # overrides of the preset, by variable name
@@ -592,7 +592,7 @@ def parse_args(argv: list[str] | None) -> tuple[LoadConfig, bool]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", choices=sorted(PRESETS), default="medium")
     parser.add_argument("--tts", type=int, default=30, help="TTS jobs in the burst")
-    parser.add_argument("--videos", type=int, default=3, help="captioned videos in the burst (0: none)")
+    parser.add_argument("--videos", type=int, default=6, help="captioned videos in the burst (0: none)")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients")
     parser.add_argument("--deadline", type=float, default=300.0, help="global deadline in seconds")
     parser.add_argument("--max-tries", type=int, default=10, help="tries per job when answered 429")

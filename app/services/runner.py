@@ -62,6 +62,19 @@ Handler = Callable[[Job, JobContext], JobOutput]
 EndHook = Callable[[Job], Awaitable[None]]
 
 
+def log_transition(job: Job, status: str, duration_s: float, detail: str = "") -> None:
+    """One line per job transition with its id, kind and duration (structured fields for JSON logs)."""
+    log.info(
+        "job %s %s %s %.3f s%s",
+        job.id,
+        job.kind,
+        status,
+        duration_s,
+        f": {detail}" if detail else "",
+        extra={"job_id": job.id, "kind": job.kind, "status": status, "duration_s": round(duration_s, 3)},
+    )
+
+
 def failure_message(exc: BaseException) -> str:
     if isinstance(exc, DomainError):
         return exc.message
@@ -104,7 +117,7 @@ class JobRunner:
         self.loop = asyncio.get_running_loop()
         job = Job(id=new_file_id(), kind=kind, params=params, name=name, webhook_url=webhook_url)
         self.store.create(job)
-        log.info("job %s %s queued", job.id, kind)
+        log_transition(job, QUEUED, 0.0)
         self._start(job, ticket)
         return job
 
@@ -120,7 +133,7 @@ class JobRunner:
         job.media_type = MEDIA_TYPES.get(ext, "application/octet-stream")
         job.started_at = job.finished_at = time.time()
         self.store.create(job)
-        log.info("job %s %s ready in 0.000 s", job.id, kind)
+        log_transition(job, READY, 0.0, "stored upload")
         return job
 
     async def _run(self, job: Job, ticket: Ticket) -> None:
@@ -130,7 +143,7 @@ class JobRunner:
             await ticket.granted.wait()
             started = time.monotonic()
             self.store.update(job.id, status=PROCESSING, started_at=time.time())
-            log.info("job %s %s processing after %.3f s queued", job.id, job.kind, started - queued_at)
+            log_transition(job, PROCESSING, started - queued_at, "time spent queued")
             context = JobContext(self, job)
             output = await asyncio.get_running_loop().run_in_executor(
                 self.executor, self.handlers[job.kind], job, context
@@ -145,7 +158,7 @@ class JobRunner:
                 result=output.info,
                 finished_at=time.time(),
             )
-            log.info("job %s %s ready in %.3f s", job.id, job.kind, time.monotonic() - started)
+            log_transition(job, READY, time.monotonic() - started)
         except asyncio.CancelledError:
             if not self._stopping:
                 self._fail(job, "The job was cancelled.", started or queued_at)
@@ -170,7 +183,7 @@ class JobRunner:
     def _fail(self, job: Job, message: str, since: float) -> None:
         self.storage.discard_work(job.id)
         self.store.update(job.id, status=FAILED, error=message, finished_at=time.time())
-        log.info("job %s %s failed in %.3f s: %s", job.id, job.kind, time.monotonic() - since, message)
+        log_transition(job, FAILED, time.monotonic() - since, message)
 
     def cancel_queued(self, job_id: str) -> bool:
         """Cancel a job still waiting for its slots; False when it already runs or ended."""
@@ -196,7 +209,7 @@ class JobRunner:
         for job in jobs:
             self.storage.discard_work(job.id)
             self.store.update(job.id, status=FAILED, error=message, finished_at=time.time())
-            log.info("job %s %s failed: %s", job.id, job.kind, message)
+            log_transition(job, FAILED, 0.0, message)
         return jobs
 
     def requeue_interrupted(self, message: str) -> list[Job]:
@@ -209,11 +222,11 @@ class JobRunner:
             except Busy:
                 self.storage.discard_work(job.id)
                 self.store.update(job.id, status=FAILED, error=message, finished_at=time.time())
-                log.info("job %s %s failed: %s", job.id, job.kind, message)
+                log_transition(job, FAILED, 0.0, message)
                 continue
             self.storage.discard_work(job.id)
             self.store.update(job.id, status=QUEUED, progress=0.0, started_at=None)
-            log.info("job %s %s queued again after a restart", job.id, job.kind)
+            log_transition(job, QUEUED, 0.0, "again after a restart")
             self._start(job, ticket)
             requeued.append(job)
         return requeued

@@ -102,25 +102,6 @@ class CpuSampler:
             return self._last
 
 
-def model_state(tts: TtsService) -> dict:
-    if not tts.available:
-        return {
-            "available": False,
-            "engine": None,
-            "weights": None,
-            "default_voice": None,
-            "reason": tts.unavailable_reason,
-        }
-    return {
-        "available": True,
-        "engine": tts.loaded.engine.name,
-        "weights": tts.loaded.weights,
-        "voices": len(tts.loaded.voices.voices),
-        "default_voice": tts.default_voice(),
-        "reason": None,
-    }
-
-
 class SystemStats:
     """Gathers the figures of `GET /api/v1/system/status`; `on_job_end` is a runner end hook."""
 
@@ -198,7 +179,7 @@ class SystemStats:
             "load_average": load,
             "admission": self.admission.snapshot(),
             "recent_jobs": self.recent_jobs(),
-            "model": model_state(self.tts),
+            "model": self.tts.describe(),
         }
 
 

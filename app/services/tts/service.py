@@ -85,6 +85,26 @@ class TtsService:
             raise EngineUnavailable(f"Text to speech is unavailable: {self.unavailable_reason}")
         return self.loaded
 
+    def describe(self) -> dict:
+        """Which engine, which weights, which voices; or why text to speech is unavailable."""
+        if not self.available:
+            return {
+                "available": False,
+                "engine": None,
+                "weights": None,
+                "voices": [],
+                "default_voice": None,
+                "reason": self.unavailable_reason,
+            }
+        return {
+            "available": True,
+            "engine": self.loaded.engine.name,
+            "weights": self.loaded.weights,
+            "voices": self.loaded.voices.names(),
+            "default_voice": self.default_voice(),
+            "reason": None,
+        }
+
     def default_voice(self) -> str | None:
         return self.loaded.voices.default(self.preferred_voice) if self.loaded else None
 
@@ -118,9 +138,12 @@ class TtsService:
                 raise UnprocessableInput(self.g2p.unavailable.get(code, f"Language '{code}' is unavailable."))
             return code
         code = self.loaded.voices.language_of(voice)
-        if code in CJK_LANGUAGES and not _CJK.search(text):
-            return self.default_lang_code
-        return code if code and self.g2p.available(code) else self.default_lang_code
+        if code is None or not self.g2p.available(code) or (code in CJK_LANGUAGES and not _CJK.search(text)):
+            code = self.default_lang_code
+        if not self.g2p.available(code):
+            reason = self.g2p.unavailable.get(code, f"language '{code}' is not installed")
+            raise UnprocessableInput(f"Give a lang_code whose G2P is available: {reason}")
+        return code
 
     def chunks(self, request: SpeechRequest) -> list[Chunk]:
         sentences = [self.g2p.phonemize(s, request.lang_code) for s in split_sentences(request.text)]

@@ -51,8 +51,10 @@ def find_model_dir(model_dir: Path | None, repo_id: str, allow_download: bool) -
         if not (model_dir / "config.json").is_file() or not (model_dir / WEIGHTS_NAME).is_file():
             raise EngineUnavailable(f"KOKORO_MODEL_DIR={model_dir} must hold config.json and {WEIGHTS_NAME}.")
         return model_dir
-    from huggingface_hub import snapshot_download
-
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError as exc:
+        raise EngineUnavailable("huggingface_hub is not installed (an ONNX-only install).") from exc
     try:
         return Path(
             snapshot_download(
