@@ -465,7 +465,8 @@ class LoadTest:
             "cpu_p95_percent": rounded(percentile(saturated, 95)),
             "machine_cores": cores,
             "budget_threads": budget["threads"] if budget else None,
-            "budget_percent": rounded(budget["threads"] / cores * 100) if budget else None,
+            "budget_cores": len(budget["pinned_cores"]) or cores if budget else None,
+            "budget_percent": rounded((len(budget["pinned_cores"]) or cores) / cores * 100) if budget else None,
             "peak_rss_mb": rounded(max((s.rss_mb for s in samples), default=None)),
             "peak_running": {k: v["peak_running"] for k, v in admission["kinds"].items()} if admission else None,
             "caps": {k: v["cap"] for k, v in admission["kinds"].items()} if admission else None,
@@ -570,8 +571,9 @@ def print_table(result: dict) -> None:
     table.add_row(
         "CPU % of machine mean / p95",
         f"{ms(result['cpu_mean_percent'])} / {ms(result['cpu_p95_percent'])}",
-        f"budget {ms(result['budget_percent'])} % ({result['budget_threads']} of {result['machine_cores']} "
-        f"cores); {result['cpu_saturated_samples']} samples with ≥1 job running",
+        f"budget {ms(result['budget_percent'])} % (heavy work pinned to {result['budget_cores']} of "
+        f"{result['machine_cores']} cores, {result['budget_threads']} threads); "
+        f"{result['cpu_saturated_samples']} samples with ≥1 job running",
     )
     table.add_row("peak RSS MB", ms(result["peak_rss_mb"]), "server process tree")
     if result["peak_running"] is not None:

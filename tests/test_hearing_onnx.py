@@ -114,3 +114,15 @@ def test_white_noise_of_the_same_length_is_not_heard_as_the_text(onnx_server: Ru
     noise = np.random.default_rng(7).normal(0, 0.3, int(info["duration"] * 24_000)).astype(np.float32)
     soundfile.write(tmp_path / "noise.wav", noise, 24_000)
     assert wer(SENTENCES[0], transcribe(tmp_path / "noise.wav", tiny_en_model()).text) == 1.0
+
+
+def test_onnx_engine_adds_voices_from_the_model_dir_and_an_archive(server_factory, test_model_dir, tmp_path) -> None:
+    archive = tmp_path / "voices-extra.npz"
+    np.savez(archive, bm_extra=np.random.default_rng(3).normal(0, 0.3, (510, 1, 256)).astype(np.float32))
+    server = server_factory(tts_engine="onnx", kokoro_model_dir=test_model_dir, kokoro_onnx_voices=archive)
+    health = server.client.get("/health").json()["tts"]
+    assert health["engine"] == "onnx" and health["default_voice"] == "af_heart"
+    voices = {v["name"]: v["lang_code"] for v in server.client.get(f"{TTS}/voices").json()["voices"]}
+    assert voices["af_heart"] == "a" and voices["bm_extra"] == "b" and voices["jf_alpha"] == "j"
+    response = server.client.post(TTS, data={"text": "Extra voices work too.", "voice": "bm_extra", "wait": "true"})
+    assert response.status_code == 200 and response.content[:4] == b"RIFF"
