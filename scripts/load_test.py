@@ -33,6 +33,10 @@ import httpx
 import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.services.system_stats import MB, tree_cpu_seconds, tree_rss_bytes  # noqa: E402
+
 TTS_PATH = "/api/v1/media/audio-tools/tts/kokoro"
 VIDEO_PATH = "/api/v1/media/video-tools/generate/tts-captioned-video"
 UPLOAD_PATH = "/api/v1/media/storage"
@@ -143,37 +147,6 @@ def png_bytes(width: int = 640, height: int = 360, rgb: tuple[int, int, int] = (
         + chunk(b"IDAT", zlib.compress(row * height, 9))
         + chunk(b"IEND", b"")
     )
-
-
-def tree_cpu_seconds(process: psutil.Process) -> float:
-    total = 0.0
-    try:
-        tree = [process, *process.children(recursive=True)]
-    except psutil.Error:
-        tree = [process]
-    for index, proc in enumerate(tree):
-        try:
-            times = proc.cpu_times()
-        except psutil.Error:
-            continue
-        total += times.user + times.system
-        if index == 0:
-            total += getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0)
-    return total
-
-
-def tree_rss_mb(process: psutil.Process) -> float:
-    total = 0
-    try:
-        tree = [process, *process.children(recursive=True)]
-    except psutil.Error:
-        tree = [process]
-    for proc in tree:
-        try:
-            total += proc.memory_info().rss
-        except psutil.Error:
-            continue
-    return total / (1024 * 1024)
 
 
 class Server:
@@ -384,7 +357,7 @@ class LoadTest:
             now, cpu = time.monotonic(), tree_cpu_seconds(process)
             percent = max(0.0, cpu - prev_cpu) / (now - prev_t) / cores * 100 if now > prev_t else None
             prev_t, prev_cpu = now, cpu
-            self.samples.append(Sample(now, percent, tree_rss_mb(process), health_ms, running))
+            self.samples.append(Sample(now, percent, tree_rss_bytes(process) / MB, health_ms, running))
             await asyncio.sleep(max(0.0, self.config.sample_interval_s - (time.monotonic() - tick)))
 
     async def run(self) -> dict:
