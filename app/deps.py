@@ -7,7 +7,7 @@ from app.limits import Admission, CpuBudget
 from app.services.jobs import JobStore
 from app.services.metrics import Metrics
 from app.services.runner import JobRunner
-from app.services.storage import LocalStorage
+from app.services.storage import FileStorage
 from app.services.system_stats import SystemStats
 from app.services.tts.service import TtsService
 
@@ -28,7 +28,7 @@ def get_store(request: Request) -> JobStore:
     return request.app.state.store
 
 
-def get_storage(request: Request) -> LocalStorage:
+def get_storage(request: Request) -> FileStorage:
     return request.app.state.storage
 
 

@@ -6,7 +6,6 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import imageio_ffmpeg
 from fastapi import Depends, FastAPI
 
 from app.config import Settings, load_settings
@@ -17,6 +16,7 @@ from app.request_log import RequestLogMiddleware
 from app.routes import health, jobs, openai_speech, storage, system, tts, upload, video
 from app.routes.responses import ERROR_RESPONSES
 from app.security import require_api_key
+from app.services.ffmpeg import ffmpeg_binary
 from app.services.jobs import INTERRUPTED, SqliteJobStore
 from app.services.metrics import Metrics
 from app.services.retention import sweep_forever
@@ -58,7 +58,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings.max_concurrent_heavy_tasks,
         settings.max_queued_jobs,
     )
-    ffmpeg = settings.ffmpeg_binary or imageio_ffmpeg.get_ffmpeg_exe()
+    ffmpeg = ffmpeg_binary(settings.ffmpeg_binary)
     runner = JobRunner(store, storage_backend, admission, budget, {}, settings.max_concurrent_heavy_tasks)
     loop = asyncio.get_running_loop()
     tts_service = await loop.run_in_executor(runner.executor, build_tts_service, settings)

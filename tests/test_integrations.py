@@ -152,6 +152,8 @@ def test_jobs_are_listed_filtered_and_a_queued_job_can_be_cancelled(server_facto
     assert server.client.get(f"/api/v1/media/storage/{queued}/status").status_code == 404
     assert server.client.delete(f"/api/v1/media/storage/{running}").status_code in (200, 409)
     assert server.client.get("/api/v1/media/jobs", params={"status": "nonsense"}).status_code == 422
+    huge = server.client.get("/api/v1/media/jobs", params={"offset": str(10**30)})
+    assert huge.status_code == 422 and "offset" in huge.json()["error"]
     server.wait_for(running)
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from app.config import Settings
 from app.errors import InvalidInput
+from app.services.ffmpeg import MediaInfo, ffmpeg_binary, probe
 from app.services.uploads import check_url, is_public_address, sniff_image
-from app.services.video.ffmpeg import MediaInfo, ffmpeg_binary, probe
 from tests.conftest import RunningServer
 from tests.video.conftest import AUDIO, ENCODE, make_media
 

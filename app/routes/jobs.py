@@ -16,7 +16,7 @@ async def list_jobs(
     status: Literal["queued", "processing", "ready", "failed"] | None = None,
     kind: str | None = Query(None, max_length=32),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=2**62),
     store: JobStore = Depends(get_store),
 ) -> dict:
     jobs = store.list_jobs(status, kind, limit, offset)

@@ -8,7 +8,7 @@ from app.errors import DomainError, NotFound
 from app.routes.responses import MEDIA_CONTENT, job_status
 from app.services.jobs import PROCESSING, READY, Job, JobStore
 from app.services.runner import JobRunner
-from app.services.storage import LocalStorage, check_file_id
+from app.services.storage import FileStorage, check_file_id
 
 router = APIRouter(prefix="/api/v1/media/storage", tags=["storage"])
 
@@ -33,7 +33,7 @@ async def file_status(file_id: str, store: JobStore = Depends(get_store)) -> JSO
 
 
 @router.get("/{file_id}/info")
-async def file_info(file_id: str, store: JobStore = Depends(get_store), storage: LocalStorage = Depends(get_storage)):
+async def file_info(file_id: str, store: JobStore = Depends(get_store), storage: FileStorage = Depends(get_storage)):
     job = find_job(store, file_id)
     body = job_status(job)
     if job.status == READY and job.filename:
@@ -51,7 +51,7 @@ FILE_RESPONSES: dict[int | str, dict] = {
 
 @router.get("/{file_id}", response_class=FileResponse, responses=FILE_RESPONSES)
 async def download(
-    file_id: str, store: JobStore = Depends(get_store), storage: LocalStorage = Depends(get_storage)
+    file_id: str, store: JobStore = Depends(get_store), storage: FileStorage = Depends(get_storage)
 ) -> FileResponse:
     job = find_job(store, file_id)
     if job.status != READY or not job.filename:
@@ -63,7 +63,7 @@ async def download(
 
 @router.head("/{file_id}", response_class=FileResponse, responses=FILE_RESPONSES)
 async def download_head(
-    file_id: str, store: JobStore = Depends(get_store), storage: LocalStorage = Depends(get_storage)
+    file_id: str, store: JobStore = Depends(get_store), storage: FileStorage = Depends(get_storage)
 ) -> FileResponse:
     """Size and type without the body (players and n8n binary nodes ask first)."""
     return await download(file_id, store, storage)
@@ -73,7 +73,7 @@ async def download_head(
 async def delete_file(
     file_id: str,
     store: JobStore = Depends(get_store),
-    storage: LocalStorage = Depends(get_storage),
+    storage: FileStorage = Depends(get_storage),
     runner: JobRunner = Depends(get_runner),
 ) -> dict:
     job = find_job(store, file_id)

@@ -16,7 +16,7 @@ from app.errors import InvalidInput, NotFound, UnprocessableInput
 from app.routes.storage import NotReady, find_job
 from app.routes.submission import submit_job
 from app.services.jobs import READY, Job, JobStore
-from app.services.storage import LocalStorage
+from app.services.storage import FileStorage
 from app.services.tts.service import TtsService
 from app.services.video.captions import CaptionStyle, available_fonts, default_fonts_dir, parse_captions
 from app.services.video.render import EFFECTS
@@ -42,7 +42,7 @@ def media_kind(job: Job) -> str:
     return (job.media_type or "").split("/", 1)[0]
 
 
-def ready_input(store: JobStore, storage: LocalStorage, file_id: str, field: str, kinds: tuple[str, ...]) -> Job:
+def ready_input(store: JobStore, storage: FileStorage, file_id: str, field: str, kinds: tuple[str, ...]) -> Job:
     """A stored, ready file of one of `kinds`: 404 naming the id, 409 when not ready, 400 for the wrong kind."""
     file_id = file_id.strip()
     try:
@@ -115,7 +115,7 @@ async def captioned_video(
     wait: Annotated[bool, Form(description="Hold the request until the job ends; answer with the file.")] = False,
     tts: TtsService = Depends(get_tts),
     store: JobStore = Depends(get_store),
-    storage: LocalStorage = Depends(get_storage),
+    storage: FileStorage = Depends(get_storage),
 ) -> Response:
     text = text if text and text.strip() else None
     audio_id = audio_id.strip() if audio_id and audio_id.strip() else None
@@ -178,7 +178,7 @@ async def merge_videos(
     webhook_url: Annotated[str | None, Form(description="POSTed JSON when the job ends.")] = None,
     wait: Annotated[bool, Form(description="Hold the request until the job ends; answer with the file.")] = False,
     store: JobStore = Depends(get_store),
-    storage: LocalStorage = Depends(get_storage),
+    storage: FileStorage = Depends(get_storage),
 ) -> Response:
     ids = [part.strip() for part in video_ids.split(",") if part.strip()]
     if not ids:

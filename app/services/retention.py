@@ -5,12 +5,12 @@ import logging
 import time
 
 from app.services.jobs import JobStore
-from app.services.storage import LocalStorage
+from app.services.storage import FileStorage
 
 log = logging.getLogger("app.retention")
 
 
-def sweep(store: JobStore, storage: LocalStorage, ttl_hours: float) -> int:
+def sweep(store: JobStore, storage: FileStorage, ttl_hours: float) -> int:
     expired = store.ended_before(time.time() - ttl_hours * 3600)
     for job in expired:
         storage.delete(job.id, job.filename)
@@ -19,7 +19,7 @@ def sweep(store: JobStore, storage: LocalStorage, ttl_hours: float) -> int:
     return len(expired)
 
 
-async def sweep_forever(store: JobStore, storage: LocalStorage, ttl_hours: float, every_s: float = 60.0) -> None:
+async def sweep_forever(store: JobStore, storage: FileStorage, ttl_hours: float, every_s: float = 60.0) -> None:
     while True:
         await asyncio.to_thread(sweep, store, storage, ttl_hours)
         await asyncio.sleep(every_s)

@@ -12,8 +12,9 @@ from pathlib import Path
 
 from app.errors import Busy, DomainError
 from app.limits import Admission, CpuBudget, Ticket
+from app.services.ffmpeg import RenderFailed
 from app.services.jobs import FAILED, PROCESSING, QUEUED, READY, Job, JobStore
-from app.services.storage import MEDIA_TYPES, LocalStorage, new_file_id
+from app.services.storage import MEDIA_TYPES, FileStorage, new_file_id
 
 log = logging.getLogger("app.jobs")
 
@@ -41,6 +42,9 @@ class JobContext:
         return self._runner.budget.threads_per_job(self._runner.admission.running())
 
     def progress(self, percent: float) -> None:
+        """Record progress; raises `ServerStopping` once the server shuts down, so heavy work ends early."""
+        if self._runner.stopping:
+            raise ServerStopping("The server is stopping.")
         percent = max(0.0, min(99.0, percent))
         if percent - self._last_progress >= 1.0:
             self._last_progress = percent
@@ -56,6 +60,10 @@ class JobContext:
             yield
         finally:
             asyncio.run_coroutine_threadsafe(manager.__aexit__(None, None, None), loop).result()
+
+
+class ServerStopping(Exception):
+    """Raised inside a running job when the server shuts down; the job stays unfinished for the next start."""
 
 
 Handler = Callable[[Job, JobContext], JobOutput]
@@ -76,7 +84,7 @@ def log_transition(job: Job, status: str, duration_s: float, detail: str = "") -
 
 
 def failure_message(exc: BaseException) -> str:
-    if isinstance(exc, DomainError):
+    if isinstance(exc, DomainError | RenderFailed):
         return exc.message
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else f"The job failed with {type(exc).__name__}."
@@ -86,7 +94,7 @@ class JobRunner:
     def __init__(
         self,
         store: JobStore,
-        storage: LocalStorage,
+        storage: FileStorage,
         admission: Admission,
         budget: CpuBudget,
         handlers: dict[str, Handler],
@@ -108,7 +116,7 @@ class JobRunner:
             self.loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
             self.loop = None
-        self._stopping = False
+        self.stopping = False
 
     def submit(
         self, kind: str, params: dict, ticket: Ticket, name: str | None = None, webhook_url: str | None = None
@@ -160,7 +168,7 @@ class JobRunner:
             )
             log_transition(job, READY, time.monotonic() - started)
         except asyncio.CancelledError:
-            if not self._stopping:
+            if not self.stopping:
                 self._fail(job, "The job was cancelled.", started or queued_at)
             raise
         except Exception as exc:
@@ -233,7 +241,7 @@ class JobRunner:
 
     async def shutdown(self) -> None:
         """Stop without touching unfinished records: the next start decides what happens to them."""
-        self._stopping = True
+        self.stopping = True
         for task in list(self._tasks.values()):
             task.cancel()
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        await asyncio.to_thread(self.executor.shutdown, wait=True, cancel_futures=True)

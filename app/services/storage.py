@@ -57,6 +57,16 @@ class FileStorage(Protocol):
 
     def delete(self, file_id: str, filename: str | None) -> None: ...
 
+    def discard_work(self, file_id: str) -> None:
+        """Remove a job's scratch directory, finished or not."""
+        ...
+
+    def scratch_root(self) -> Path:
+        """Where short-lived scratch files of requests may go."""
+        ...
+
+    def clear_scratch(self) -> None: ...
+
 
 class LocalStorage:
     def __init__(self, root: Path) -> None:
@@ -76,6 +86,9 @@ class LocalStorage:
         os.replace(produced, self.files / filename)
         self.discard_work(file_id)
         return filename
+
+    def scratch_root(self) -> Path:
+        return self.tmp
 
     def discard_work(self, file_id: str) -> None:
         shutil.rmtree(self.tmp / check_file_id(file_id), ignore_errors=True)

@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from app.errors import InvalidInput, PayloadTooLarge
-from app.services.video.ffmpeg import MediaInfo, ffmpeg_binary, parse_probe_log
+from app.services.ffmpeg import MediaInfo, ffmpeg_binary, parse_probe_log
 
 MEDIA_KINDS = ("image", "video", "audio")
 CHUNK = 1024 * 1024

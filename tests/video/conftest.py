@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.video.ffmpeg import ffmpeg_binary
+from app.services.ffmpeg import ffmpeg_binary
 
 ENCODE = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 AUDIO = ["-c:a", "aac", "-ar", "48000", "-ac", "2"]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from app.errors import InvalidInput
+from app.services.ffmpeg import RenderFailed, ffmpeg_binary, probe
 from app.services.video.captions import CaptionStyle, Word, available_fonts, build_ass, parse_captions
-from app.services.video.ffmpeg import RenderFailed, ffmpeg_binary, probe
 from app.services.video.render import merge_videos, render_captioned_video
 
 WIDTH, HEIGHT = 360, 640

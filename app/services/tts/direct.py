@@ -68,7 +68,7 @@ class DirectSpeech:
             self.runner.admission.release(ticket, loop.time() - started)
 
     def _speak_blocking(self, request: SpeechRequest) -> bytes:
-        with tempfile.TemporaryDirectory(dir=self.runner.storage.tmp) as work:
+        with tempfile.TemporaryDirectory(dir=self.runner.storage.scratch_root()) as work:
             wav = Path(work) / "speech.wav"
             self.tts.synthesize_to_wav(request, wav, self._threads)
             if request.format == "wav":

@@ -2,7 +2,6 @@
 
 import logging
 import re
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 import soundfile
 
 from app.errors import EngineUnavailable, InvalidInput, PayloadTooLarge, UnprocessableInput
+from app.services.ffmpeg import RenderFailed, run_ffmpeg
 from app.services.tts.chunking import SAMPLE_RATE, Chunk, pack_chunks, split_sentences
 from app.services.tts.engine import LoadedEngine, style_for, token_ids
 from app.services.tts.g2p import LANGUAGES, G2pRegistry, normalize_lang_code
@@ -50,11 +50,10 @@ class SpeechResult:
 
 def encode_audio(wav: Path, fmt: str, out: Path, ffmpeg: str, threads: int) -> None:
     """Convert a WAV to another format with one ffmpeg process."""
-    args = [ffmpeg, "-hide_banner", "-nostdin", "-y", "-threads", str(threads), "-i", str(wav), "-ac", "1"]
-    result = subprocess.run([*args, *ENCODER_ARGS[fmt], str(out)], capture_output=True, text=True)
-    if result.returncode != 0:
-        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-        raise RuntimeError(f"ffmpeg could not encode {fmt}: {lines[-1] if lines else 'unknown error'}")
+    try:
+        run_ffmpeg(["-i", str(wav), "-ac", "1", *ENCODER_ARGS[fmt], str(out)], None, threads, None, ffmpeg)
+    except RenderFailed as exc:
+        raise RenderFailed(f"ffmpeg could not encode {fmt}: {exc.message}") from exc
 
 
 class TtsService:

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.errors import InvalidInput
+from app.services.ffmpeg import probe
 from app.services.jobs import READY, Job, JobStore
 from app.services.runner import Handler, JobContext, JobOutput
-from app.services.storage import LocalStorage
+from app.services.storage import FileStorage
 from app.services.tts.service import SpeechRequest, TtsService
 from app.services.video.captions import CaptionStyle, Word, default_fonts_dir
-from app.services.video.ffmpeg import probe
 from app.services.video.render import merge_videos, render_captioned_video
 
 NARRATION_SHARE = 30.0
@@ -24,7 +24,7 @@ def make_video_handler(
     tts: TtsService,
     ffmpeg: str,
     store: JobStore,
-    storage: LocalStorage,
+    storage: FileStorage,
     fonts_dir: Path | None = None,
 ) -> Handler:
     """One handler for kind "video", dispatching on params["operation"]: "captioned" or "merge"."""

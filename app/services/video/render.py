@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Literal
 
 from app.errors import InvalidInput
+from app.services.ffmpeg import MediaInfo, RenderFailed, probe, run_ffmpeg
 from app.services.video.captions import CaptionStyle, Word, build_ass, default_fonts_dir
-from app.services.video.ffmpeg import MediaInfo, RenderFailed, probe, run_ffmpeg
 
 FPS = 25
 EFFECTS = ("ken_burns", "pan", "none")

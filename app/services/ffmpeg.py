@@ -1,4 +1,4 @@
-"""The ffmpeg binary: locating it, probing media from its log, and running one process with progress."""
+"""ffmpeg (the binary imageio-ffmpeg ships, or FFMPEG_BINARY): probing media and running one process per job."""
 
 import re
 import subprocess
