@@ -32,7 +32,7 @@ class Settings(BaseSettings):
     max_concurrent_heavy_tasks: int = Field(3, ge=1)
     max_queued_jobs: int = Field(4, ge=0)
     max_cpu_threads: int = Field(0, ge=0, description="0 = no cap beyond the cores and CPU_USAGE_LIMIT")
-    cpu_usage_limit: float = Field(0.75, gt=0.0, le=1.0)
+    cpu_usage_limit: float = Field(0.5, gt=0.0, le=1.0)
     heavy_nice: int = Field(10, ge=0, le=19)
 
     ffmpeg_binary: str | None = None

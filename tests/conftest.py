@@ -25,7 +25,10 @@ ServerFactory = Callable[..., RunningServer]
 
 @pytest.fixture
 def server_factory(tmp_path: Path, test_model_dir: Path) -> Iterator[ServerFactory]:
-    """Start servers with the test model and any setting overridden; all stopped after the test."""
+    """Start servers with the test model and any setting overridden; all stopped after the test.
+
+    Test servers may use every core (CPU_USAGE_LIMIT=1.0) to keep the suite fast; the load test
+    and its scripted version exercise the real budgets."""
     servers: list[RunningServer] = []
 
     def start(**overrides) -> RunningServer:
@@ -34,6 +37,7 @@ def server_factory(tmp_path: Path, test_model_dir: Path) -> Iterator[ServerFacto
             "tts_engine": "torch",
             "kokoro_model_dir": test_model_dir,
             "warmup": False,
+            "cpu_usage_limit": 1.0,
             **overrides,
         }
         server = RunningServer(Settings(**values))
@@ -54,6 +58,7 @@ def torch_server(tmp_path_factory: pytest.TempPathFactory, test_model_dir: Path)
             tts_engine="torch",
             kokoro_model_dir=test_model_dir,
             max_queued_jobs=50,
+            cpu_usage_limit=1.0,
         )
     )
     yield server

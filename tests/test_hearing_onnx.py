@@ -46,7 +46,12 @@ def onnx_server(tmp_path_factory: pytest.TempPathFactory) -> RunningServer:
     from app.config import Settings
 
     server = RunningServer(
-        Settings(storage_path=tmp_path_factory.mktemp("onnx-media"), tts_engine="onnx", max_queued_jobs=20)
+        Settings(
+            storage_path=tmp_path_factory.mktemp("onnx-media"),
+            tts_engine="onnx",
+            max_queued_jobs=20,
+            cpu_usage_limit=1.0,
+        )
     )
     yield server
     server.stop()

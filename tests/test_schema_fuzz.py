@@ -48,6 +48,7 @@ def test_fuzzing_the_openapi_schema_finds_no_5xx_and_no_schema_violation(fuzz_se
             phases=[Phase.explicit, Phase.generate],
             suppress_health_check=list(HealthCheck),
             database=None,
+            derandomize=True,
         )
         def check(case: schemathesis.Case) -> None:
             case.call_and_validate(base_url=fuzz_server.base_url, checks=CHECKS, timeout=30)
