@@ -64,7 +64,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     tts_service = await loop.run_in_executor(runner.executor, build_tts_service, settings)
     runner.handlers["tts"] = make_tts_handler(tts_service, ffmpeg)
     runner.handlers["video"] = make_video_handler(tts_service, ffmpeg, store, storage_backend)
-    runner.end_hooks.append(WebhookSender(store, settings.webhook_secret))
+    system_stats = SystemStats(budget, admission, tts_service, settings)
+    metrics = Metrics(admission, system_stats)
+    webhooks = WebhookSender(store, settings.webhook_secret)
+    runner.end_hooks.extend([system_stats.on_job_end, metrics.on_job_end, webhooks])
     if settings.requeue_interrupted:
         runner.requeue_interrupted(INTERRUPTED)
     else:
@@ -76,9 +79,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.runner = runner
     app.state.tts = tts_service
     app.state.ffmpeg = ffmpeg
-    app.state.system_stats = SystemStats(budget, admission, tts_service, settings)
-    app.state.metrics = Metrics(admission, app.state.system_stats)
-    runner.end_hooks[:0] = [app.state.system_stats.on_job_end, app.state.metrics.on_job_end]  # before webhooks
+    app.state.system_stats = system_stats
+    app.state.metrics = metrics
     app.state.direct_speech = DirectSpeech(tts_service, runner, budget, ffmpeg)
     sweeper = None
     if settings.file_ttl_hours > 0:
@@ -104,7 +106,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RequestLogMiddleware)
     app.include_router(health.router)
-    routers = (tts.router, storage.router, jobs.router, openai_speech.router, system.router)
-    for router in (*routers, upload.router, video.router):
+    for router in (
+        tts.router,
+        storage.router,
+        upload.router,
+        video.router,
+        jobs.router,
+        openai_speech.router,
+        system.router,
+    ):
         app.include_router(router, dependencies=[Depends(require_api_key)], responses=ERROR_RESPONSES)
     return app
