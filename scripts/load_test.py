@@ -335,7 +335,7 @@ class LoadTest:
     async def sampler(self, client: httpx.AsyncClient, stop: asyncio.Event) -> None:
         process = psutil.Process(self.server.process.pid)
         cores = psutil.cpu_count(logical=True) or 1
-        prev_t, prev_cpu = time.monotonic(), tree_cpu_seconds(process)
+        prev_t, prev_cpu = time.monotonic(), await asyncio.to_thread(tree_cpu_seconds, process)
         while not stop.is_set():
             tick = time.monotonic()
             health_ms = None
@@ -354,10 +354,11 @@ class LoadTest:
                 self._count(response)
             except (httpx.HTTPError, ValueError, KeyError):
                 pass
-            now, cpu = time.monotonic(), tree_cpu_seconds(process)
+            cpu, rss = await asyncio.to_thread(lambda: (tree_cpu_seconds(process), tree_rss_bytes(process)))
+            now = time.monotonic()
             percent = max(0.0, cpu - prev_cpu) / (now - prev_t) / cores * 100 if now > prev_t else None
             prev_t, prev_cpu = now, cpu
-            self.samples.append(Sample(now, percent, tree_rss_bytes(process) / MB, health_ms, running))
+            self.samples.append(Sample(now, percent, rss / MB, health_ms, running))
             await asyncio.sleep(max(0.0, self.config.sample_interval_s - (time.monotonic() - tick)))
 
     async def run(self) -> dict:

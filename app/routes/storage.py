@@ -33,7 +33,9 @@ async def file_status(file_id: str, store: JobStore = Depends(get_store)) -> JSO
 
 
 @router.get("/{file_id}/info")
-async def file_info(file_id: str, store: JobStore = Depends(get_store), storage: FileStorage = Depends(get_storage)):
+async def file_info(
+    file_id: str, store: JobStore = Depends(get_store), storage: FileStorage = Depends(get_storage)
+) -> dict:
     job = find_job(store, file_id)
     body = job_status(job)
     if job.status == READY and job.filename:

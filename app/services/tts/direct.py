@@ -3,12 +3,12 @@
 import asyncio
 import struct
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
 
-from app.limits import CpuBudget
+from app.limits import CpuBudget, Ticket
 from app.services.runner import JobRunner
 from app.services.tts.service import ENCODER_ARGS, SpeechRequest, TtsService, encode_audio
 
@@ -48,7 +48,8 @@ class DirectSpeech:
     def _threads(self) -> int:
         return self.budget.threads_per_job(self.runner.admission.running())
 
-    async def _granted(self):
+    async def _granted(self) -> Ticket:
+        """Admit now (Busy raises at once) and wait for the slots, like a job would."""
         ticket = self.runner.admission.admit("tts")
         try:
             await ticket.granted.wait()
@@ -82,7 +83,7 @@ class DirectSpeech:
         ticket = await self._granted()
         return self._stream(request, ticket)
 
-    async def _stream(self, request: SpeechRequest, ticket) -> AsyncIterator[bytes]:
+    async def _stream(self, request: SpeechRequest, ticket: Ticket) -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
         started = loop.time()
         chunks = self.tts.stream(request, self._threads)
@@ -105,7 +106,7 @@ class DirectSpeech:
             chunks.close()
             self.runner.admission.release(ticket, loop.time() - started)
 
-    async def _encode_stream(self, next_pcm, fmt: str) -> AsyncIterator[bytes]:
+    async def _encode_stream(self, next_pcm: Callable[[], Awaitable[bytes | None]], fmt: str) -> AsyncIterator[bytes]:
         process = await asyncio.create_subprocess_exec(
             self.ffmpeg,
             *("-hide_banner", "-nostdin", "-loglevel", "error", "-threads", "1"),

