@@ -18,7 +18,7 @@ from app.errors import InvalidInput
 from app.services.ffmpeg import MediaInfo, ffmpeg_binary, probe
 from app.services.uploads import check_url, is_public_address, sniff_image
 from tests.conftest import RunningServer
-from tests.video.conftest import AUDIO, ENCODE, make_media
+from tests.video.conftest import make_clip, make_media
 
 UPLOAD = "/api/v1/media/storage"
 CAPTIONED = "/api/v1/media/video-tools/generate/tts-captioned-video"
@@ -29,13 +29,6 @@ SRT = "1\n00:00:00,200 --> 00:00:01,400\nHello captions\n\n2\n00:00:01,600 --> 0
 
 
 # ---------------------------------------------------------------- media and helpers
-
-
-def _clip(path: Path, size: str, seconds: float, audio: bool, source: str = "testsrc2") -> Path:
-    video = ["-f", "lavfi", "-i", f"{source}=s={size}:r=25:d={seconds}"]
-    sound = ["-f", "lavfi", "-i", f"sine=frequency=330:duration={seconds}"] if audio else []
-    make_media(*video, *sound, *ENCODE, *(AUDIO if audio else []), str(path))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +48,11 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "music": music,
         "noise": noise,
         "corrupt_png": corrupt,
-        "short": _clip(folder / "short.mp4", "320x240", 1, audio=True),
-        "tall": _clip(folder / "tall.mp4", "360x640", 2, audio=True),
-        "wide": _clip(folder / "wide.mp4", "320x240", 1, audio=True, source="rgbtestsrc"),
-        "silent": _clip(folder / "silent.mp4", "640x360", 1, audio=False),
-        "mute2": _clip(folder / "mute2.mp4", "320x240", 1, audio=False, source="rgbtestsrc"),
+        "short": make_clip(folder / "short.mp4", "320x240", 1, audio=True),
+        "tall": make_clip(folder / "tall.mp4", "360x640", 2, audio=True),
+        "wide": make_clip(folder / "wide.mp4", "320x240", 1, audio=True, source="rgbtestsrc"),
+        "silent": make_clip(folder / "silent.mp4", "640x360", 1, audio=False),
+        "mute2": make_clip(folder / "mute2.mp4", "320x240", 1, audio=False, source="rgbtestsrc"),
     }
 
 

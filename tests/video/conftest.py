@@ -57,7 +57,8 @@ def short_video(media_dir: Path) -> Path:
     return path
 
 
-def _clip(path: Path, size: str, seconds: float, audio: bool, source: str = "testsrc2") -> Path:
+def make_clip(path: Path, size: str, seconds: float, audio: bool, source: str = "testsrc2") -> Path:
+    """A short H.264 clip from lavfi, with a sine AAC track when `audio`."""
     video = ["-f", "lavfi", "-i", f"{source}=s={size}:r=25:d={seconds}"]
     sound = ["-f", "lavfi", "-i", f"sine=frequency=330:duration={seconds}"] if audio else []
     make_media(*video, *sound, *ENCODE, *(AUDIO if audio else []), str(path))
@@ -68,9 +69,9 @@ def _clip(path: Path, size: str, seconds: float, audio: bool, source: str = "tes
 def mixed_clips(media_dir: Path) -> list[Path]:
     """Three clips of different sizes, the last one silent: 2 s + 1 s + 1 s."""
     return [
-        _clip(media_dir / "first.mp4", "360x640", 2, audio=True),
-        _clip(media_dir / "landscape.mp4", "320x240", 1, audio=True),
-        _clip(media_dir / "silent.mp4", "640x360", 1, audio=False),
+        make_clip(media_dir / "first.mp4", "360x640", 2, audio=True),
+        make_clip(media_dir / "landscape.mp4", "320x240", 1, audio=True),
+        make_clip(media_dir / "silent.mp4", "640x360", 1, audio=False),
     ]
 
 
@@ -78,8 +79,8 @@ def mixed_clips(media_dir: Path) -> list[Path]:
 def same_clips(media_dir: Path) -> list[Path]:
     """Two clips with identical encoding parameters: eligible for stream copy."""
     return [
-        _clip(media_dir / "same1.mp4", "320x240", 1, audio=True),
-        _clip(media_dir / "same2.mp4", "320x240", 1, audio=True, source="rgbtestsrc"),
+        make_clip(media_dir / "same1.mp4", "320x240", 1, audio=True),
+        make_clip(media_dir / "same2.mp4", "320x240", 1, audio=True, source="rgbtestsrc"),
     ]
 
 
@@ -87,8 +88,8 @@ def same_clips(media_dir: Path) -> list[Path]:
 def silent_clips(media_dir: Path) -> list[Path]:
     """Two clips without audio, so any sound after merging comes from the music."""
     return [
-        _clip(media_dir / "mute1.mp4", "320x240", 1, audio=False),
-        _clip(media_dir / "mute2.mp4", "320x240", 1, audio=False, source="rgbtestsrc"),
+        make_clip(media_dir / "mute1.mp4", "320x240", 1, audio=False),
+        make_clip(media_dir / "mute2.mp4", "320x240", 1, audio=False, source="rgbtestsrc"),
     ]
 
 
