@@ -1,10 +1,11 @@
 """Response shapes shared by the routers."""
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel
 
 from app.services.jobs import Job
+from app.services.storage import FileStorage
 
 
 class ErrorBody(BaseModel):
@@ -29,6 +30,13 @@ JOB_RESPONSES: dict[int | str, dict] = {
     200: {"description": "With wait=true: the finished file", "content": MEDIA_CONTENT},
     202: {"description": "Accepted: poll status_url, download from download_url"},
 }
+
+
+def stored_file(job: Job, storage: FileStorage, headers: dict[str, str] | None = None) -> FileResponse:
+    """A ready job's file, downloaded under its `name` when it has one."""
+    ext = job.filename.rsplit(".", 1)[-1]
+    download_name = f"{job.name}.{ext}" if job.name else job.filename
+    return FileResponse(storage.path(job.filename), media_type=job.media_type, filename=download_name, headers=headers)
 
 
 def file_urls(request: Request, file_id: str) -> dict:

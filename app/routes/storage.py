@@ -5,7 +5,7 @@ from fastapi.responses import FileResponse, JSONResponse
 
 from app.deps import get_runner, get_storage, get_store
 from app.errors import DomainError, NotFound
-from app.routes.responses import MEDIA_CONTENT, job_status
+from app.routes.responses import MEDIA_CONTENT, job_status, stored_file
 from app.services.jobs import PROCESSING, READY, Job, JobStore
 from app.services.runner import JobRunner
 from app.services.storage import FileStorage, check_file_id
@@ -59,8 +59,7 @@ async def download(
     if job.status != READY or not job.filename:
         detail = f": {job.error}" if job.error else ""
         raise NotReady(f"File '{file_id}' is not ready (status: {job.status}{detail}).")
-    download_name = f"{job.name}.{job.filename.rsplit('.', 1)[-1]}" if job.name else job.filename
-    return FileResponse(storage.path(job.filename), media_type=job.media_type, filename=download_name)
+    return stored_file(job, storage)
 
 
 @router.head("/{file_id}", response_class=FileResponse, responses=FILE_RESPONSES)

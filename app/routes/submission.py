@@ -1,9 +1,9 @@
 """How every job endpoint answers: 202 with the file id, or, with `wait=true`, the finished file."""
 
 from fastapi import Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 
-from app.routes.responses import file_urls, job_accepted
+from app.routes.responses import file_urls, job_accepted, stored_file
 from app.services.jobs import FAILED, READY
 from app.services.runner import JobRunner
 from app.services.webhooks import check_webhook_url
@@ -27,9 +27,7 @@ async def submit_job(
         return job_accepted(request, job)
     final = await runner.wait(job.id, request.app.state.settings.wait_timeout_s)
     if final is not None and final.status == READY:
-        path = runner.storage.path(final.filename)
-        download = f"{final.name}.{final.filename.rsplit('.', 1)[-1]}" if final.name else final.filename
-        return FileResponse(path, media_type=final.media_type, filename=download, headers={"X-File-Id": final.id})
+        return stored_file(final, runner.storage, headers={"X-File-Id": final.id})
     if final is not None and final.status == FAILED:
         return JSONResponse({"error": final.error, "file_id": final.id, "status": FAILED}, status_code=422)
     body = {"file_id": job.id, "status": final.status if final else job.status, "kind": kind}
