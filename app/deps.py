@@ -1,4 +1,6 @@
-"""Small `Depends` helpers: the long-lived objects that lifespan keeps on `app.state`."""
+"""Small `Depends` helpers: the long-lived objects that lifespan keeps on `app.state`.
+
+`async` so that FastAPI calls them on the event loop instead of handing each to its thread pool."""
 
 from fastapi import Request
 
@@ -12,37 +14,37 @@ from app.services.system_stats import SystemStats
 from app.services.tts.service import TtsService
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_admission(request: Request) -> Admission:
+async def get_admission(request: Request) -> Admission:
     return request.app.state.admission
 
 
-def get_budget(request: Request) -> CpuBudget:
+async def get_budget(request: Request) -> CpuBudget:
     return request.app.state.budget
 
 
-def get_store(request: Request) -> JobStore:
+async def get_store(request: Request) -> JobStore:
     return request.app.state.store
 
 
-def get_storage(request: Request) -> FileStorage:
+async def get_storage(request: Request) -> FileStorage:
     return request.app.state.storage
 
 
-def get_runner(request: Request) -> JobRunner:
+async def get_runner(request: Request) -> JobRunner:
     return request.app.state.runner
 
 
-def get_tts(request: Request) -> TtsService:
+async def get_tts(request: Request) -> TtsService:
     return request.app.state.tts
 
 
-def get_system_stats(request: Request) -> SystemStats:
+async def get_system_stats(request: Request) -> SystemStats:
     return request.app.state.system_stats
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     return request.app.state.metrics

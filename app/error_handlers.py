@@ -7,6 +7,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from app.admission_gate import busy_response
 from app.errors import Busy, DomainError
 
 log = logging.getLogger("app.errors")
@@ -24,8 +25,9 @@ def _validation_message(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
-        return JSONResponse({"error": exc.message}, status_code=exc.status_code, headers=headers)
+        if isinstance(exc, Busy):
+            return busy_response(exc)
+        return JSONResponse({"error": exc.message}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,10 +6,12 @@ priority and cores for heavy work so the API and the machine stay responsive.
 """
 
 import asyncio
+import heapq
 import logging
 import math
 import os
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Iterator
 from contextlib import asynccontextmanager
@@ -21,6 +23,8 @@ from app.errors import Busy
 log = logging.getLogger("app.limits")
 
 DEFAULT_DURATION_S = {"tts": 5.0, "video": 30.0}
+MAX_RETRY_AFTER_S = 600
+MAX_PROMISES = 10_000  # refusals remembered per kind for spreading Retry-After
 
 
 def _cgroup_cpu_limit() -> float | None:
@@ -134,6 +138,7 @@ class Admission:
         self._waiting: deque[Ticket] = deque()
         self._extra_waiting: deque[tuple[str, asyncio.Event]] = deque()
         self._durations: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=20))
+        self._promised: dict[str, list[float]] = defaultdict(list)  # heaps of the times refused clients return
         self.rejected = 0
 
     def _fits(self, kind: str) -> bool:
@@ -146,6 +151,9 @@ class Admission:
         self._heavy_running += 1
         self._peak_heavy = max(self._peak_heavy, self._heavy_running)
         ticket.granted.set()
+
+    def _has_room(self, kind: str) -> bool:
+        return (not self._waiting and self._fits(kind)) or len(self._waiting) < self.max_queued
 
     def admit(self, kind: str) -> Ticket:
         """Start now, wait in the room, or raise `Busy`: decided under one lock, nothing awaited."""
@@ -160,18 +168,40 @@ class Admission:
                 stats.queued += 1
                 stats.peak_queued = max(stats.peak_queued, stats.queued)
                 return ticket
-            self.rejected += 1
-            retry = self._retry_after(kind)
-        raise Busy(
+            busy = self._refuse(kind)
+        raise busy
+
+    def check_room(self, kind: str) -> None:
+        """Raise `Busy` when `admit(kind)` would, admitting nothing: refuses a request before its body is read."""
+        with self._lock:
+            if self._has_room(kind):
+                return
+            busy = self._refuse(kind)
+        raise busy
+
+    def _refuse(self, kind: str) -> Busy:
+        self.rejected += 1
+        retry = self._retry_after(kind, promise=True)
+        return Busy(
             f"The server is busy with {kind} jobs (all slots and the waiting room are taken); retry in {retry} s.",
             retry_after=retry,
         )
 
-    def _retry_after(self, kind: str) -> int:
+    def _retry_after(self, kind: str, promise: bool = False) -> int:
+        """Seconds until a slot is likely free for one more client: the recent mean duration times the jobs
+        ahead (those queued plus the clients already told to come back before then), over the kind's cap.
+        Refused clients thus get staggered times instead of all returning at once."""
         recent = self._durations[kind]
         mean = sum(recent) / len(recent) if recent else DEFAULT_DURATION_S.get(kind, 10.0)
-        ahead = self._stats[kind].queued + 1
-        return int(min(600, max(1, math.ceil(mean * ahead / self.caps[kind]))))
+        promised = self._promised[kind]
+        now = time.monotonic()
+        while promised and promised[0] <= now:
+            heapq.heappop(promised)
+        ahead = self._stats[kind].queued + 1 + len(promised)
+        retry = int(min(MAX_RETRY_AFTER_S, max(1, math.ceil(mean * ahead / self.caps[kind]))))
+        if promise and len(promised) < MAX_PROMISES:
+            heapq.heappush(promised, now + retry)
+        return retry
 
     def retry_after(self, kind: str) -> int:
         with self._lock:

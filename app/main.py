@@ -1,6 +1,7 @@
 """Builds the FastAPI app; lifespan creates the long-lived objects once and keeps them on app.state."""
 
 import asyncio
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -8,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
+from app.admission_gate import AdmissionGate, admission_kinds
 from app.config import Settings, load_settings
 from app.error_handlers import install_error_handlers
 from app.limits import Admission, CpuBudget
@@ -24,8 +26,8 @@ from app.services.runner import JobRunner
 from app.services.storage import LocalStorage
 from app.services.system_stats import SystemStats
 from app.services.tts.direct import DirectSpeech
+from app.services.tts.engine_process import start_tts_service
 from app.services.tts.job import make_tts_handler
-from app.services.tts.loader import build_tts_service
 from app.services.video.job import make_video_handler
 from app.services.webhooks import WebhookSender
 
@@ -60,11 +62,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     ffmpeg = ffmpeg_binary(settings.ffmpeg_binary)
     runner = JobRunner(store, storage_backend, admission, budget, {}, settings.max_concurrent_heavy_tasks)
-    loop = asyncio.get_running_loop()
-    tts_service = await loop.run_in_executor(runner.executor, build_tts_service, settings)
+    tts_service, engine_process = await asyncio.to_thread(start_tts_service, settings, budget)
     runner.handlers["tts"] = make_tts_handler(tts_service, ffmpeg)
     runner.handlers["video"] = make_video_handler(tts_service, ffmpeg, store, storage_backend)
-    system_stats = SystemStats(budget, admission, tts_service, settings)
+    system_stats = SystemStats(budget, admission, tts_service, settings, engine_process)
     metrics = Metrics(admission, system_stats)
     webhooks = WebhookSender(store, settings.webhook_secret)
     runner.end_hooks.extend([system_stats.on_job_end, metrics.on_job_end, webhooks])
@@ -83,6 +84,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.metrics = metrics
     app.state.direct_speech = DirectSpeech(tts_service, runner, budget, ffmpeg)
     sweeper = None
+    app.openapi()  # builds every route's handler now rather than on its first request, in the middle of a burst
+    gc.collect()
+    gc.freeze()  # what startup built lives as long as the app: no full collection walks it again mid-request
     if settings.file_ttl_hours > 0:
         sweeper = asyncio.create_task(sweep_forever(store, storage_backend, settings.file_ttl_hours))
     try:
@@ -104,9 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     install_error_handlers(app)
-    app.add_middleware(RequestLogMiddleware)
-    app.include_router(health.router)
-    for router in (
+    protected = (
         tts.router,
         storage.router,
         upload.router,
@@ -114,6 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs.router,
         openai_speech.router,
         system.router,
-    ):
+    )
+    app.add_middleware(AdmissionGate, kinds=admission_kinds(protected))
+    app.add_middleware(RequestLogMiddleware)
+    app.include_router(health.router)
+    for router in protected:
         app.include_router(router, dependencies=[Depends(require_api_key)], responses=ERROR_RESPONSES)
     return app

@@ -1,4 +1,5 @@
-"""One log line per HTTP request: method, path, status and duration (JSON with LOG_FORMAT=json)."""
+"""One log line per HTTP request: method, path, status and duration (JSON with LOG_FORMAT=json); the time
+the server took until the response started is also sent back as a `Server-Timing: app;dur=<ms>` header."""
 
 import logging
 import time
@@ -23,6 +24,9 @@ class RequestLogMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                elapsed_ms = (time.perf_counter() - started) * 1000
+                headers = [*message.get("headers", []), (b"server-timing", f"app;dur={elapsed_ms:.1f}".encode())]
+                message = {**message, "headers": headers}
             await send(message)
 
         try:

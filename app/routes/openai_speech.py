@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
+from app.admission_gate import admitted_as
 from app.deps import get_tts
 from app.errors import UnprocessableInput
 from app.services.tts.direct import STREAM_MEDIA_TYPES, DirectSpeech
@@ -27,7 +28,7 @@ class SpeechBody(BaseModel):
     lang_code: str | None = Field(None, description="G2P language; default: the voice's own.")
 
 
-def get_direct(request: Request) -> DirectSpeech:
+async def get_direct(request: Request) -> DirectSpeech:
     return request.app.state.direct_speech
 
 
@@ -36,6 +37,7 @@ def get_direct(request: Request) -> DirectSpeech:
     response_class=Response,
     responses={200: {"description": "The audio", "content": {"audio/*": {}}}},
 )
+@admitted_as("tts")
 async def create_speech(
     body: SpeechBody, tts: TtsService = Depends(get_tts), direct: DirectSpeech = Depends(get_direct)
 ) -> Response:

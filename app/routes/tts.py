@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
+from app.admission_gate import admitted_as
 from app.deps import get_tts
 from app.routes.responses import JOB_RESPONSES
 from app.routes.submission import submit_job
@@ -15,6 +16,7 @@ router = APIRouter(prefix="/api/v1/media/audio-tools/tts/kokoro", tags=["text to
 
 
 @router.post("", status_code=202, response_class=Response, responses=JOB_RESPONSES)
+@admitted_as("tts")
 async def create_speech(
     request: Request,
     text: Annotated[str, Form(description="The text to speak.")],

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
+from app.admission_gate import admitted_as
 from app.deps import get_storage, get_store, get_tts
 from app.errors import InvalidInput, NotFound, UnprocessableInput
 from app.routes.storage import NotReady, find_job
@@ -84,6 +85,7 @@ def check_size(width: int, height: int) -> None:
 
 
 @router.post("/video-tools/generate/tts-captioned-video", status_code=202)
+@admitted_as("video")
 async def captioned_video(
     request: Request,
     background_id: Annotated[str, Form(description="An uploaded image or video (looped to the narration).")],
@@ -167,6 +169,7 @@ async def captioned_video(
 
 
 @router.post("/video-tools/merge", status_code=202)
+@admitted_as("video")
 async def merge_videos(
     request: Request,
     video_ids: Annotated[str, Form(description="Comma-separated ids of ready videos, in order.")],

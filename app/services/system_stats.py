@@ -15,6 +15,7 @@ import psutil
 from app.config import Settings
 from app.limits import Admission, CpuBudget
 from app.services.jobs import Job
+from app.services.tts.engine_process import EngineProcess
 from app.services.tts.service import TtsService
 
 MB = 1024 * 1024
@@ -111,8 +112,10 @@ class SystemStats:
         admission: Admission,
         tts: TtsService,
         settings: Settings | None = None,
+        engine_process: EngineProcess | None = None,
         recent_jobs: int = 20,
     ) -> None:
+        self.engine_process = engine_process
         self.budget = budget
         self.admission = admission
         self.tts = tts
@@ -180,6 +183,7 @@ class SystemStats:
             "admission": self.admission.snapshot(),
             "recent_jobs": self.recent_jobs(),
             "model": self.tts.describe(),
+            "engine_process": self.engine_process.describe() if self.engine_process else None,
         }
 
 

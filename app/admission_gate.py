@@ -1,0 +1,74 @@
+"""Load shedding at the door: a job request that admission would refuse anyway gets its 429 before its
+body is read or validated, so a retry storm costs the server next to nothing."""
+
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from app.errors import Busy
+from app.limits import Admission
+from app.security import bearer_token, key_matches
+
+Endpoint = TypeVar("Endpoint", bound=Callable)
+
+
+def admitted_as(kind: str) -> Callable[[Endpoint], Endpoint]:
+    """Mark a route's endpoint as one that admits a job of `kind` (checked at the door by `AdmissionGate`)."""
+
+    def mark(endpoint: Endpoint) -> Endpoint:
+        endpoint.admission_kind = kind
+        return endpoint
+
+    return mark
+
+
+def admission_kinds(routers: Iterable[APIRouter]) -> dict[tuple[str, str], str]:
+    """(method, path) -> kind for the routes marked `admitted_as` (the routers are included without a prefix)."""
+    return {
+        (method, route.path): route.endpoint.admission_kind
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and hasattr(route.endpoint, "admission_kind")
+        for method in route.methods
+    }
+
+
+def busy_response(exc: Busy) -> JSONResponse:
+    return JSONResponse(
+        {"error": exc.message}, status_code=exc.status_code, headers={"Retry-After": str(exc.retry_after)}
+    )
+
+
+class AdmissionGate:
+    """ASGI middleware: for the routes marked `admitted_as`, answer 429 at once when there is no room.
+
+    Requests without the right API key (when one is set) pass through, so they still get their 401."""
+
+    def __init__(self, app: ASGIApp, kinds: dict[tuple[str, str], str]) -> None:
+        self.app = app
+        self.kinds = kinds
+
+    @staticmethod
+    def _authorized(scope: Scope, expected: str | None) -> bool:
+        if not expected:
+            return True
+        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        given = headers.get("x-api-key") or bearer_token(headers.get("authorization"))
+        return given is not None and key_matches(given, expected)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            kind = self.kinds.get((scope["method"], scope["path"]))
+            state = scope["app"].state
+            admission: Admission | None = getattr(state, "admission", None)
+            if kind is not None and admission is not None and self._authorized(scope, state.settings.api_key):
+                try:
+                    admission.check_room(kind)
+                except Busy as exc:
+                    await busy_response(exc)(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

@@ -1,0 +1,122 @@
+"""Load shedding and isolation: refusals at the door, staggered retry times, speech in its own process."""
+
+import os
+import signal
+import socket
+import time
+
+import psutil
+
+from tests.conftest import RunningServer
+
+TTS = "/api/v1/media/audio-tools/tts/kokoro"
+STATUS = "/api/v1/system/status"
+ENGLISH = "The quick brown fox jumps over the lazy dog. Then it runs home."
+LONG = " ".join(f"Sentence number {i} is here to keep the engine busy for a while." for i in range(40))
+
+
+def busy_server(server_factory, **overrides) -> tuple[RunningServer, str]:
+    """A server whose single TTS slot is taken by a long job and whose waiting room is closed."""
+    server = server_factory(max_concurrent_tts=1, max_concurrent_heavy_tasks=1, max_queued_jobs=0, **overrides)
+    headers = {"X-API-Key": overrides["api_key"]} if "api_key" in overrides else {}
+    first = server.client.post(TTS, data={"text": LONG}, headers=headers)
+    assert first.status_code == 202, first.text
+    return server, first.json()["file_id"]
+
+
+def raw_post_headers(server: RunningServer, path: str, content_length: int) -> bytes:
+    """Send only the headers of a POST that announces a large body, never the body; the server's answer."""
+    host, port = server.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {content_length}\r\n\r\n".encode()
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+        return answer
+
+
+def test_busy_server_refuses_before_reading_or_validating_the_body(server_factory) -> None:
+    server, first_id = busy_server(server_factory)
+    answer = raw_post_headers(server, TTS, 50_000_000)
+    assert answer.startswith(b"HTTP/1.1 429"), answer[:200]
+    assert b"retry-after:" in answer.lower()
+
+    refused = server.client.post(TTS, data={"text": "", "speed": "fast"})
+    assert refused.status_code == 429 and "busy" in refused.json()["error"]
+    assert int(refused.headers["retry-after"]) >= 1
+
+    assert server.wait_for(first_id, timeout=180)["status"] == "ready"
+    invalid = server.client.post(TTS, data={"text": "", "speed": "fast"})
+    assert invalid.status_code in (400, 422) and "error" in invalid.json()
+    assert len(server.app.state.store.list_jobs(None, None, 100, 0)) == 1
+
+
+def test_wrong_api_key_still_gets_401_when_the_server_is_busy(server_factory) -> None:
+    server, _ = busy_server(server_factory, api_key="s3cret")
+    assert server.client.post(TTS, data={"text": ENGLISH}, headers={"X-API-Key": "wrong"}).status_code == 401
+    assert server.client.post(TTS, data={"text": ENGLISH}).status_code == 401
+    bearer = server.client.post(TTS, data={"text": ENGLISH}, headers={"Authorization": "Bearer s3cret"})
+    assert bearer.status_code == 429
+
+
+def test_refused_clients_are_told_staggered_retry_times(server_factory) -> None:
+    server, _ = busy_server(server_factory)
+    waits = []
+    for _ in range(5):
+        response = server.client.post(TTS, data={"text": ENGLISH})
+        assert response.status_code == 429
+        waits.append(int(response.headers["retry-after"]))
+    assert waits == sorted(waits) and waits[-1] > waits[0], waits
+    video = server.client.post(
+        "/api/v1/media/video-tools/generate/tts-captioned-video", data={"background_id": "0" * 32, "text": ENGLISH}
+    )
+    assert video.status_code == 429, "the video slot is free but the only heavy slot is taken"
+
+
+def test_responses_say_how_long_the_server_took(server_factory) -> None:
+    server = server_factory()
+    timing = server.client.get("/health").headers["server-timing"]
+    name, _, duration = timing.partition(";dur=")
+    assert name == "app" and float(duration) >= 0
+
+
+def test_speech_runs_in_its_own_process_at_the_heavy_priority_and_cores(server_factory) -> None:
+    server = server_factory()
+    status = server.client.get(STATUS).json()
+    engine = status["engine_process"]
+    assert engine["pid"] not in (None, status["pid"], os.getpid())
+    child = psutil.Process(engine["pid"])
+    assert child.nice() == server.settings.heavy_nice
+    if status["budget"]["pinned_cores"]:
+        assert sorted(child.cpu_affinity()) == status["budget"]["pinned_cores"]
+    response = server.client.post(TTS, data={"text": ENGLISH})
+    assert server.wait_for(response.json()["file_id"])["status"] == "ready"
+
+
+def test_killed_engine_process_fails_the_running_job_clearly_and_comes_back(server_factory) -> None:
+    server = server_factory()
+    before = server.client.get(STATUS).json()["engine_process"]
+    file_id = server.client.post(TTS, data={"text": LONG}).json()["file_id"]
+    deadline = time.monotonic() + 60
+    while server.client.get(f"/api/v1/media/storage/{file_id}/status").json()["status"] != "processing":
+        assert time.monotonic() < deadline, "the job never started"
+        time.sleep(0.02)
+    os.kill(before["pid"], signal.SIGSTOP)  # the job now waits on the engine, wherever it was
+    time.sleep(1.0)
+    os.kill(before["pid"], signal.SIGKILL)
+    failed = server.wait_for(file_id, timeout=60)
+    assert failed["status"] == "failed"
+    assert "speech engine process stopped unexpectedly" in failed["error"]
+    assert server.client.get(f"/api/v1/media/storage/{file_id}").status_code in (404, 409)
+
+    again = server.client.post(TTS, data={"text": ENGLISH})
+    assert again.status_code == 202
+    assert server.wait_for(again.json()["file_id"], timeout=120)["status"] == "ready"
+    after = server.client.get(STATUS).json()["engine_process"]
+    assert after["pid"] != before["pid"] and after["restarts"] == before["restarts"] + 1
