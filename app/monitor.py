@@ -72,6 +72,12 @@ def render_status(status: dict, url: str) -> Group:
         )
     else:
         overview.add_row("Model", Text(f"unavailable: {model.get('reason')}", style="red"))
+    engine = status.get("engine_process")
+    if engine:
+        alive = (
+            f"pid {engine['pid']}" if engine["pid"] else Text("not running (starts on the next request)", style="red")
+        )
+        overview.add_row("Engine", Text.assemble("process ", alive, f" · restarts {engine['restarts']}"))
 
     admission = status["admission"]
     kinds = Table(title="Jobs per kind")
