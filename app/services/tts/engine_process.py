@@ -7,6 +7,7 @@ a pipe; heavy threads wait on the answer with the GIL released. A child that die
 a crash) fails the calls in flight with a clear message and is started again on the next call.
 """
 
+import atexit
 import contextlib
 import itertools
 import logging
@@ -301,8 +302,19 @@ def shared_engine_process(settings: Settings, budget: CpuBudget) -> EngineProces
         if process is None:
             process = EngineProcess(settings, budget)
             process.start()
+            if not _shared:
+                atexit.register(close_shared_engine_processes)
             _shared[key] = process
         return process
+
+
+def close_shared_engine_processes() -> None:
+    """At exit: let each engine process finish and end instead of finding its pipe closed."""
+    with _shared_lock:
+        processes = list(_shared.values())
+        _shared.clear()
+    for process in processes:
+        process.close()
 
 
 def start_tts_service(settings: Settings, budget: CpuBudget) -> tuple[TtsService, EngineProcess | None]:
