@@ -1,6 +1,12 @@
 """Domain errors raised by services; one exception handler maps them to JSON."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's text, "" when it has none."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
 class DomainError(Exception):
     status_code = 400
 

@@ -181,13 +181,13 @@ class Admission:
 
     def _refuse(self, kind: str) -> Busy:
         self.rejected += 1
-        retry = self._retry_after(kind, promise=True)
+        retry = self._promise_retry(kind)
         return Busy(
             f"The server is busy with {kind} jobs (all slots and the waiting room are taken); retry in {retry} s.",
             retry_after=retry,
         )
 
-    def _retry_after(self, kind: str, promise: bool = False) -> int:
+    def _promise_retry(self, kind: str) -> int:
         """Seconds until a slot is likely free for one more client: the recent mean duration times the jobs
         ahead (those queued plus the clients already told to come back before then), over the kind's cap.
         Refused clients thus get staggered times instead of all returning at once."""
@@ -199,13 +199,9 @@ class Admission:
             heapq.heappop(promised)
         ahead = self._stats[kind].queued + 1 + len(promised)
         retry = int(min(MAX_RETRY_AFTER_S, max(1, math.ceil(mean * ahead / self.caps[kind]))))
-        if promise and len(promised) < MAX_PROMISES:
+        if len(promised) < MAX_PROMISES:
             heapq.heappush(promised, now + retry)
         return retry
-
-    def retry_after(self, kind: str) -> int:
-        with self._lock:
-            return self._retry_after(kind)
 
     def _dispatch(self) -> None:
         for kind, event in list(self._extra_waiting):

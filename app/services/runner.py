@@ -10,7 +10,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.errors import Busy, DomainError
+from app.errors import Busy, DomainError, first_line
 from app.limits import Admission, CpuBudget, Ticket
 from app.services.ffmpeg import RenderFailed
 from app.services.jobs import FAILED, PROCESSING, QUEUED, READY, Job, JobStore
@@ -86,7 +86,7 @@ def log_transition(job: Job, status: str, duration_s: float, detail: str = "") -
 def failure_message(exc: BaseException) -> str:
     if isinstance(exc, DomainError | RenderFailed):
         return exc.message
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = first_line(exc)
     return f"{type(exc).__name__}: {text}" if text else f"The job failed with {type(exc).__name__}."
 
 

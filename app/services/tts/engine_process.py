@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from app.config import Settings
-from app.errors import DomainError, EngineUnavailable
+from app.errors import DomainError, EngineUnavailable, first_line
 from app.limits import CpuBudget
 from app.services.tts.engine import LoadedEngine
 from app.services.tts.g2p import Unit
@@ -84,7 +84,7 @@ def _catalog(service: TtsService) -> EngineCatalog:
 
 
 def _describe_failure(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = first_line(exc)
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -151,11 +151,10 @@ class EngineProcess:
         with self._lock:
             return {"pid": self.pid, "restarts": self.restarts, "calls_in_flight": len(self._pending)}
 
-    def start(self) -> EngineCatalog:
-        """Start the child and wait until it has loaded the engine (or said why it cannot)."""
+    def start(self) -> None:
+        """Start the child and wait until it has loaded the engine (or said why it cannot: `catalog.reason`)."""
         with self._lock:
             self._spawn()
-        return self.catalog
 
     def _spawn(self) -> None:
         """`python -m app.services.tts.engine_child FD` on one end of a socket pair: a fresh interpreter
