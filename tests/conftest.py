@@ -23,24 +23,28 @@ def test_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 ServerFactory = Callable[..., RunningServer]
 
 
+def torch_test_settings(storage_path: Path, model_dir: Path, **overrides) -> Settings:
+    """The random-weight torch model, no warm-up, every core (CPU_USAGE_LIMIT=1.0) to keep the suite fast;
+    servers built from these share one engine process. The load test exercises the real budgets."""
+    values = {
+        "storage_path": storage_path,
+        "tts_engine": "torch",
+        "kokoro_model_dir": model_dir,
+        "warmup": False,
+        "cpu_usage_limit": 1.0,
+        **overrides,
+    }
+    return Settings(**values)
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path, test_model_dir: Path) -> Iterator[ServerFactory]:
-    """Start servers with the test model and any setting overridden; all stopped after the test.
-
-    Test servers may use every core (CPU_USAGE_LIMIT=1.0) to keep the suite fast; the load test
-    and its scripted version exercise the real budgets."""
+    """Start servers with the test model and any setting overridden; all stopped after the test."""
     servers: list[RunningServer] = []
 
     def start(**overrides) -> RunningServer:
-        values = {
-            "storage_path": tmp_path / f"media{len(servers)}",
-            "tts_engine": "torch",
-            "kokoro_model_dir": test_model_dir,
-            "warmup": False,
-            "cpu_usage_limit": 1.0,
-            **overrides,
-        }
-        server = RunningServer(Settings(**values))
+        storage = overrides.pop("storage_path", tmp_path / f"media{len(servers)}")
+        server = RunningServer(torch_test_settings(storage, test_model_dir, **overrides))
         servers.append(server)
         return server
 
@@ -52,14 +56,6 @@ def server_factory(tmp_path: Path, test_model_dir: Path) -> Iterator[ServerFacto
 @pytest.fixture(scope="session")
 def torch_server(tmp_path_factory: pytest.TempPathFactory, test_model_dir: Path) -> Iterator[RunningServer]:
     """One shared server on the random-weight torch model with roomy limits."""
-    server = RunningServer(
-        Settings(
-            storage_path=tmp_path_factory.mktemp("media"),
-            tts_engine="torch",
-            kokoro_model_dir=test_model_dir,
-            max_queued_jobs=50,
-            cpu_usage_limit=1.0,
-        )
-    )
+    server = RunningServer(torch_test_settings(tmp_path_factory.mktemp("media"), test_model_dir, max_queued_jobs=50))
     yield server
     server.stop()

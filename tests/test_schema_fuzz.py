@@ -10,24 +10,20 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, torch_test_settings
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory, test_model_dir) -> RunningServer:
-    from app.config import Settings
-
     server = RunningServer(
-        Settings(
-            storage_path=tmp_path_factory.mktemp("fuzz-media"),
-            tts_engine="torch",
-            kokoro_model_dir=test_model_dir,
+        torch_test_settings(
+            tmp_path_factory.mktemp("fuzz-media"),
+            test_model_dir,
             max_text_chars=80,
             max_queued_jobs=1,
             max_upload_mb=1,
-            warmup=False,
             wait_timeout_s=5,
         )
     )

@@ -13,11 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.config import Settings
 from app.errors import InvalidInput
 from app.services.ffmpeg import MediaInfo, ffmpeg_binary, probe
 from app.services.uploads import check_url, is_public_address, sniff_image
-from tests.conftest import RunningServer
+from tests.conftest import RunningServer, torch_test_settings
 from tests.video.conftest import make_clip, make_media
 
 UPLOAD = "/api/v1/media/storage"
@@ -171,15 +170,11 @@ def web(media: dict[str, Path]) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def small_server(tmp_path_factory: pytest.TempPathFactory, test_model_dir: Path) -> Iterator[RunningServer]:
     """MAX_UPLOAD_MB=1 and private URLs allowed, so the loopback web server can be fetched."""
-    settings = Settings(
-        storage_path=tmp_path_factory.mktemp("small-media"),
-        tts_engine="torch",
-        kokoro_model_dir=test_model_dir,
-        warmup=False,
-        max_upload_mb=1,
-        allow_private_urls=True,
+    server = RunningServer(
+        torch_test_settings(
+            tmp_path_factory.mktemp("small-media"), test_model_dir, max_upload_mb=1, allow_private_urls=True
+        )
     )
-    server = RunningServer(settings)
     yield server
     server.stop()
 
