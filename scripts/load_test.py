@@ -66,6 +66,13 @@ SENTENCES = (
 )
 
 
+def timed_tree_cpu_seconds(process: psutil.Process) -> tuple[float, float]:
+    """The server tree's CPU seconds and the monotonic time they were read at, so that the loop's own
+    scheduling delays do not stretch or shrink a sample's interval."""
+    cpu = tree_cpu_seconds(process)
+    return cpu, time.monotonic()
+
+
 @dataclass
 class LoadConfig:
     tts: int = 30
@@ -352,7 +359,7 @@ class LoadTest:
     async def sampler(self, client: httpx.AsyncClient, stop: asyncio.Event) -> None:
         process = psutil.Process(self.server.process.pid)
         cores = psutil.cpu_count(logical=True) or 1
-        prev_t, prev_cpu = time.monotonic(), await asyncio.to_thread(tree_cpu_seconds, process)
+        prev_cpu, prev_t = await asyncio.to_thread(timed_tree_cpu_seconds, process)
         while not stop.is_set():
             tick = time.monotonic()
             health_ms = None
@@ -371,8 +378,9 @@ class LoadTest:
                 self._count(response)
             except (httpx.HTTPError, ValueError, KeyError):
                 pass
-            cpu, rss = await asyncio.to_thread(lambda: (tree_cpu_seconds(process), tree_rss_bytes(process)))
-            now = time.monotonic()
+            (cpu, now), rss = await asyncio.to_thread(
+                lambda: (timed_tree_cpu_seconds(process), tree_rss_bytes(process))
+            )
             percent = max(0.0, cpu - prev_cpu) / (now - prev_t) / cores * 100 if now > prev_t else None
             prev_t, prev_cpu = now, cpu
             self.samples.append(Sample(now, percent, rss / MB, health_ms, running))

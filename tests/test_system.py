@@ -8,12 +8,17 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 from load_test import LoadConfig, run_load_test
 
+from app.services.system_stats import process_cpu_seconds, tree_cpu_seconds
 from tests.conftest import ROOT, RunningServer
 
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
 STATUS = "/api/v1/system/status"
+BUSY_HALF_A_SECOND_THEN_WAIT = (
+    "import sys, time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass\nsys.stdin.read()"
+)
 ENGLISH = "The quick brown fox jumps over the lazy dog. Then it runs home."
 
 
@@ -147,3 +152,19 @@ def test_small_load_test_keeps_caps_loses_nothing_and_health_always_answers(test
     assert result["peak_heavy"] <= result["heavy_cap"] == 1
     assert result["peak_queued"] <= 1
     assert result["health_samples"] > 0 and result["health_answered"] == result["health_samples"]
+
+
+def test_process_tree_cpu_is_read_finer_than_the_kernel_tick() -> None:
+    busy = subprocess.Popen([sys.executable, "-c", BUSY_HALF_A_SECOND_THEN_WAIT], stdin=subprocess.PIPE)
+    try:
+        process = psutil.Process(busy.pid)
+        deadline = time.monotonic() + 30
+        while (coarse := process.cpu_times()).user + coarse.system < 0.5:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        fine = process_cpu_seconds(process)
+        assert abs(fine - (coarse.user + coarse.system)) < 0.05
+        assert fine != round(fine, 2)  # nanoseconds, not 10 ms ticks
+        assert tree_cpu_seconds(psutil.Process()) >= fine
+    finally:
+        busy.communicate(b"")
