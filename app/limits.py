@@ -152,17 +152,20 @@ class Admission:
         self._peak_heavy = max(self._peak_heavy, self._heavy_running)
         ticket.granted.set()
 
-    def _has_room(self, kind: str) -> bool:
-        return (not self._waiting and self._fits(kind)) or len(self._waiting) < self.max_queued
+    def _can_start(self, kind: str) -> bool:
+        return not self._waiting and self._fits(kind)
+
+    def _can_wait(self) -> bool:
+        return len(self._waiting) < self.max_queued
 
     def admit(self, kind: str) -> Ticket:
         """Start now, wait in the room, or raise `Busy`: decided under one lock, nothing awaited."""
         with self._lock:
             ticket = Ticket(kind)
-            if not self._waiting and self._fits(kind):
+            if self._can_start(kind):
                 self._start(ticket)
                 return ticket
-            if len(self._waiting) < self.max_queued:
+            if self._can_wait():
                 self._waiting.append(ticket)
                 stats = self._stats[kind]
                 stats.queued += 1
@@ -174,7 +177,7 @@ class Admission:
     def check_room(self, kind: str) -> None:
         """Raise `Busy` when `admit(kind)` would, admitting nothing: refuses a request before its body is read."""
         with self._lock:
-            if self._has_room(kind):
+            if self._can_start(kind) or self._can_wait():
                 return
             busy = self._refuse(kind)
         raise busy
