@@ -322,14 +322,12 @@ def start_tts_service(settings: Settings, budget: CpuBudget) -> tuple[TtsService
         process = shared_engine_process(settings, budget)
     except EngineUnavailable as exc:
         log.warning("TTS unavailable: %s", exc.message)
-        return TtsService(None, None, exc.message, settings.default_lang_code, settings.max_text_chars, None), None
+        return TtsService.unavailable(settings, exc.message), None
     catalog = process.catalog
     if catalog.reason is not None:
-        unavailable = TtsService(None, None, catalog.reason, settings.default_lang_code, settings.max_text_chars, None)
-        return unavailable, None
+        return TtsService.unavailable(settings, catalog.reason), None
     loaded = LoadedEngine(
         RemoteEngine(process, catalog.name, catalog.vocab), VoiceLibrary(catalog.voices), catalog.weights, catalog.notes
     )
     g2p = RemoteG2p(process, catalog.languages)
-    service = TtsService(loaded, g2p, None, settings.default_lang_code, settings.max_text_chars, settings.default_voice)
-    return service, process
+    return TtsService.serving(settings, loaded, g2p), process

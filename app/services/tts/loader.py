@@ -63,9 +63,9 @@ def build_tts_service(settings: Settings) -> TtsService:
         loaded = _load_engine(settings)
     except EngineUnavailable as exc:
         log.warning("TTS unavailable: %s", exc.message)
-        return TtsService(None, None, exc.message, settings.default_lang_code, settings.max_text_chars, None)
+        return TtsService.unavailable(settings, exc.message)
     g2p = _cached_g2p(frozenset(loaded.engine.vocab))
-    service = TtsService(loaded, g2p, None, settings.default_lang_code, settings.max_text_chars, settings.default_voice)
+    service = TtsService.serving(settings, loaded, g2p)
     log.info(
         "TTS engine %s, weights %s, %d voices, default voice %s",
         loaded.engine.name,

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
+from app.config import Settings
 from app.errors import EngineUnavailable, InvalidInput, PayloadTooLarge, UnprocessableInput
 from app.services.ffmpeg import RenderFailed, run_ffmpeg
 from app.services.tts.chunking import SAMPLE_RATE, Chunk, pack_chunks, split_sentences
@@ -74,6 +75,16 @@ class TtsService:
         self.unavailable_reason = unavailable_reason
         self.default_lang_code = default_lang_code
         self.max_text_chars = max_text_chars
+
+    @classmethod
+    def serving(cls, settings: Settings, loaded: LoadedEngine, g2p: G2pRegistry) -> "TtsService":
+        """The service on a loaded engine and its G2P, with the settings' defaults and text limit."""
+        return cls(loaded, g2p, None, settings.default_lang_code, settings.max_text_chars, settings.default_voice)
+
+    @classmethod
+    def unavailable(cls, settings: Settings, reason: str) -> "TtsService":
+        """A service that answers every synthesis with `EngineUnavailable` and `reason`."""
+        return cls(None, None, reason, settings.default_lang_code, settings.max_text_chars, None)
 
     @property
     def available(self) -> bool:
