@@ -29,6 +29,7 @@ test: $(DEV)
 lint: $(DEV)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy app
 
 format: $(DEV)
 	$(VENV)/bin/ruff format .

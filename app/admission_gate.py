@@ -2,7 +2,7 @@
 body is read or validated, so a retry storm costs the server next to nothing."""
 
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from fastapi.routing import APIRoute
@@ -10,17 +10,17 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import Busy
-from app.limits import Admission
 from app.security import bearer_token, key_matches
 
-Endpoint = TypeVar("Endpoint", bound=Callable)
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+ADMISSION_KIND = "admission_kind"  # the attribute `admitted_as` sets on an endpoint function
 
 
 def admitted_as(kind: str) -> Callable[[Endpoint], Endpoint]:
     """Mark a route's endpoint as one that admits a job of `kind` (checked at the door by `AdmissionGate`)."""
 
     def mark(endpoint: Endpoint) -> Endpoint:
-        endpoint.admission_kind = kind
+        setattr(endpoint, ADMISSION_KIND, kind)  # a function attribute: not part of the Callable type
         return endpoint
 
     return mark
@@ -29,11 +29,11 @@ def admitted_as(kind: str) -> Callable[[Endpoint], Endpoint]:
 def admission_kinds(routers: Iterable[APIRouter]) -> dict[tuple[str, str], str]:
     """(method, path) -> kind for the routes marked `admitted_as` (the routers are included without a prefix)."""
     return {
-        (method, route.path): route.endpoint.admission_kind
+        (method, route.path): getattr(route.endpoint, ADMISSION_KIND)
         for router in routers
         for route in router.routes
-        if isinstance(route, APIRoute) and hasattr(route.endpoint, "admission_kind")
-        for method in route.methods
+        if isinstance(route, APIRoute) and hasattr(route.endpoint, ADMISSION_KIND)
+        for method in route.methods or ()  # APIRoute always sets methods (GET by default)
     }
 
 
@@ -64,10 +64,10 @@ class AdmissionGate:
         if scope["type"] == "http" and scope["method"] == "POST":
             kind = self.kinds.get((scope["method"], scope["path"]))
             state = scope["app"].state
-            admission: Admission | None = getattr(state, "admission", None)
-            if kind is not None and admission is not None and self._authorized(scope, state.settings.api_key):
+            services = getattr(state, "services", None)
+            if kind is not None and services is not None and self._authorized(scope, state.settings.api_key):
                 try:
-                    admission.check_room(kind)
+                    services.admission.check_room(kind)
                 except Busy as exc:
                     await busy_response(exc)(scope, receive, send)
                     return

@@ -1,10 +1,14 @@
 """All settings of the server: one pydantic-settings class, read from the environment and `.env`."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_JOB_TIMEOUTS_S = {"tts": 1800.0, "video": 3600.0}
+"""Sized for the slowest legitimate job on a one-core VPS: 20,000 characters of speech at a real-time factor
+near 1 (about 25 min of audio), and a 10-minute 1080x1920 render at a few frames per second."""
 
 
 class Settings(BaseSettings):
@@ -40,12 +44,38 @@ class Settings(BaseSettings):
     allow_private_urls: bool = False
     webhook_secret: str | None = None
     wait_timeout_s: float = Field(300.0, gt=0)
+    job_timeout_s: Annotated[dict[str, float], NoDecode] = Field(
+        default_factory=lambda: dict(DEFAULT_JOB_TIMEOUTS_S),
+        description="Seconds a job may run: one number for every kind, or per kind like 'tts=1800,video=3600'.",
+    )
     api_key: str | None = None
     file_ttl_hours: float = Field(0.0, ge=0)
     requeue_interrupted: bool = False
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     warmup: bool = True
+
+    @field_validator("job_timeout_s", mode="before")
+    @classmethod
+    def _parse_timeouts(cls, value: Any) -> Any:
+        """'600' sets every kind; 'tts=900,video=3600' sets some and keeps the defaults of the others."""
+        if isinstance(value, int | float):
+            return dict.fromkeys(DEFAULT_JOB_TIMEOUTS_S, float(value))
+        if not isinstance(value, str):
+            return {**DEFAULT_JOB_TIMEOUTS_S, **value} if isinstance(value, dict) else value
+        text = value.strip()
+        if "=" not in text:
+            return dict.fromkeys(DEFAULT_JOB_TIMEOUTS_S, float(text))
+        pairs = (part.split("=", 1) for part in text.split(",") if part.strip())
+        return {**DEFAULT_JOB_TIMEOUTS_S, **{kind.strip(): float(seconds) for kind, seconds in pairs}}
+
+    @field_validator("job_timeout_s")
+    @classmethod
+    def _positive_timeouts(cls, value: dict[str, float]) -> dict[str, float]:
+        for kind, seconds in value.items():
+            if not seconds > 0:
+                raise ValueError(f"the time limit of {kind} jobs must be above 0 s; got {seconds}")
+        return value
 
     @field_validator("storage_path", "model_cache_dir", "kokoro_model_dir", "kokoro_onnx_model", "kokoro_onnx_voices")
     @classmethod

@@ -1,50 +1,67 @@
-"""Small `Depends` helpers: the long-lived objects that lifespan keeps on `app.state`.
+"""Typed dependencies: the services of the composition root, one `Annotated` alias each.
 
 `async` so that FastAPI calls them on the event loop instead of handing each to its thread pool."""
 
-from fastapi import Request
+from typing import Annotated
 
+from fastapi import Depends, Request
+
+from app.composition import Services
 from app.config import Settings
-from app.limits import Admission, CpuBudget
-from app.services.jobs import JobStore
+from app.services.files import Files
+from app.services.inline_speech import InlineSpeech
+from app.services.jobs import Jobs
 from app.services.metrics import Metrics
 from app.services.runner import JobRunner
-from app.services.storage import FileStorage
 from app.services.system_stats import SystemStats
 from app.services.tts.service import TtsService
 
 
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+async def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
 
 
-async def get_admission(request: Request) -> Admission:
-    return request.app.state.admission
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-async def get_budget(request: Request) -> CpuBudget:
-    return request.app.state.budget
+async def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
 
 
-async def get_store(request: Request) -> JobStore:
-    return request.app.state.store
+async def get_jobs(services: ServicesDep) -> Jobs:
+    return services.jobs
 
 
-async def get_storage(request: Request) -> FileStorage:
-    return request.app.state.storage
+async def get_files(services: ServicesDep) -> Files:
+    return services.files
 
 
-async def get_runner(request: Request) -> JobRunner:
-    return request.app.state.runner
+async def get_runner(services: ServicesDep) -> JobRunner:
+    return services.runner
 
 
-async def get_tts(request: Request) -> TtsService:
-    return request.app.state.tts
+async def get_tts(services: ServicesDep) -> TtsService:
+    return services.tts
 
 
-async def get_system_stats(request: Request) -> SystemStats:
-    return request.app.state.system_stats
+async def get_inline_speech(services: ServicesDep) -> InlineSpeech:
+    return services.inline_speech
 
 
-async def get_metrics(request: Request) -> Metrics:
-    return request.app.state.metrics
+async def get_system_stats(services: ServicesDep) -> SystemStats:
+    return services.system_stats
+
+
+async def get_metrics(services: ServicesDep) -> Metrics:
+    return services.metrics
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+JobsDep = Annotated[Jobs, Depends(get_jobs)]
+FilesDep = Annotated[Files, Depends(get_files)]
+RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+TtsDep = Annotated[TtsService, Depends(get_tts)]
+InlineSpeechDep = Annotated[InlineSpeech, Depends(get_inline_speech)]
+SystemStatsDep = Annotated[SystemStats, Depends(get_system_stats)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -13,10 +13,11 @@ import os
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from app.errors import Busy
 
@@ -27,15 +28,15 @@ MAX_RETRY_AFTER_S = 600
 MAX_PROMISES = 10_000  # refusals remembered per kind for spreading Retry-After
 
 
-def _cgroup_cpu_limit() -> float | None:
-    """CPUs allowed by cgroup v2 `cpu.max` (or v1 cfs quota), None when unlimited."""
-    v2 = Path("/sys/fs/cgroup/cpu.max")
+def _cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs allowed by cgroup v2 `cpu.max` (or v1 cfs quota) under `root`, None when unlimited."""
+    v2 = root / "cpu.max"
     try:
         if v2.exists():
             quota, period = v2.read_text().split()[:2]
             return None if quota == "max" else int(quota) / int(period)
-        q = Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us")
-        p = Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us")
+        q = root / "cpu" / "cpu.cfs_quota_us"
+        p = root / "cpu" / "cpu.cfs_period_us"
         if q.exists() and p.exists():
             quota_us = int(q.read_text())
             return None if quota_us <= 0 else quota_us / int(p.read_text())
@@ -113,7 +114,6 @@ class Ticket:
     kind: str
     granted: asyncio.Event = field(default_factory=asyncio.Event)
     released: bool = False
-    extra: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -127,10 +127,17 @@ class KindStats:
 class Admission:
     """Semaphores per kind plus a global heavy cap and one bounded waiting room."""
 
-    def __init__(self, caps: dict[str, int], heavy_cap: int, max_queued: int) -> None:
+    def __init__(
+        self,
+        caps: dict[str, int],
+        heavy_cap: int,
+        max_queued: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.caps = dict(caps)
         self.heavy_cap = heavy_cap
         self.max_queued = max_queued
+        self._clock = clock
         self._lock = threading.Lock()
         self._stats: dict[str, KindStats] = {kind: KindStats() for kind in caps}
         self._heavy_running = 0
@@ -197,7 +204,7 @@ class Admission:
         recent = self._durations[kind]
         mean = sum(recent) / len(recent) if recent else DEFAULT_DURATION_S.get(kind, 10.0)
         promised = self._promised[kind]
-        now = time.monotonic()
+        now = self._clock()
         while promised and promised[0] <= now:
             heapq.heappop(promised)
         ahead = self._stats[kind].queued + 1 + len(promised)
@@ -236,7 +243,7 @@ class Admission:
             self._dispatch()
 
     @asynccontextmanager
-    async def extra_slot(self, kind: str) -> Iterator[None]:
+    async def extra_slot(self, kind: str) -> AsyncIterator[None]:
         """Hold one more slot of `kind` (no heavy slot) inside a running job, e.g. narration in a video."""
         event = asyncio.Event()
         with self._lock:
@@ -262,7 +269,7 @@ class Admission:
         with self._lock:
             return self._heavy_running if kind is None else self._stats[kind].running
 
-    def snapshot(self) -> dict:
+    def snapshot(self) -> dict[str, Any]:
         with self._lock:
             return {
                 "heavy": {

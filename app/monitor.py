@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from datetime import datetime
+from typing import Any
 
 import httpx
 from rich.console import Console, Group
@@ -22,10 +23,11 @@ STATUS_PATH = "/api/v1/system/status"
 DEFAULT_URL = "http://127.0.0.1:8000"
 
 
-def fetch(client: httpx.Client, url: str) -> dict:
+def fetch(client: httpx.Client, url: str) -> dict[str, Any]:
     response = client.get(url.rstrip("/") + STATUS_PATH)
     response.raise_for_status()
-    return response.json()
+    status: dict[str, Any] = response.json()  # the status endpoint answers a JSON object
+    return status
 
 
 def _pct(value: float | None) -> str:
@@ -40,7 +42,7 @@ def _durations(values: list[float]) -> str:
     return f"mean {mean:.2f} s (last {last})"
 
 
-def render_status(status: dict, url: str) -> Group:
+def render_status(status: dict[str, Any], url: str) -> Group:
     cpu, memory, budget = status["cpu"], status["memory"], status["budget"]
     cores = status["cores"]
     overview = Table(title=f"{url}  ·  {datetime.now():%H:%M:%S}  ·  up {status['uptime_s']:.0f} s", show_header=False)

@@ -19,10 +19,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from local_server import RunningServer
-from make_test_model import make_test_model
-
 from app.config import Settings
+from tests.support.local_server import RunningServer
+from tests.support.make_test_model import make_test_model
 
 TEXT = (
     "Automation tools call this server all day long. Each request turns a few sentences into speech, "

@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import imageio_ffmpeg
-from local_server import RunningServer
 
 from app.config import Settings
 from app.services.video.captions import CaptionStyle, Word, build_ass, default_fonts_dir
+from tests.support.local_server import RunningServer
 
 WIDTH, HEIGHT, FPS = 1080, 1920, 25
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()

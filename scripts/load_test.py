@@ -503,7 +503,7 @@ async def run_load_test(config: LoadConfig) -> dict:
         model_dir = config.model_dir
         if model_dir is None:
             sys.path.insert(0, str(Path(__file__).resolve().parent))
-            from make_test_model import make_test_model
+            from tests.support.make_test_model import make_test_model
 
             print("building the random-weight test model…", file=sys.stderr)
             model_dir = make_test_model(temp_dir / "model")

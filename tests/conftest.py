@@ -1,31 +1,47 @@
-"""Fixtures that build real things: the random-weight Kokoro model and started servers on loopback."""
+"""Fixtures that build real things: the random-weight Kokoro model, one speech engine process and started
+servers on loopback."""
 
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from app.config import Settings
+from app.limits import CpuBudget
+from app.services.child_process import ChildProcess
+from app.services.tts.engine_process import start_engine_process
+from tests.support.local_server import RunningServer
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from local_server import RunningServer  # noqa: E402
-from make_test_model import make_test_model  # noqa: E402
-
-from app.config import Settings  # noqa: E402
+sys.path.insert(0, str(ROOT / "scripts"))  # the load test script, run by test_system
+ENGINE_WORKERS = 8
+"""Threads of the shared engine process: more than any test server's MAX_CONCURRENT_HEAVY_TASKS."""
 
 
 @pytest.fixture(scope="session")
 def test_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.support.make_test_model import make_test_model  # torch and kokoro: only for tests that need them
+
     return make_test_model(tmp_path_factory.mktemp("kokoro-test-model"))
 
 
 ServerFactory = Callable[..., RunningServer]
+ENGINE_SETTINGS = {
+    "tts_engine",
+    "kokoro_model_dir",
+    "kokoro_repo_id",
+    "kokoro_onnx_model",
+    "kokoro_onnx_voices",
+    "warmup",
+}
+"""Overrides that change the engine itself: a server given one starts its own engine process."""
 
 
-def torch_test_settings(storage_path: Path, model_dir: Path, **overrides) -> Settings:
-    """The random-weight torch model, no warm-up, every core (CPU_USAGE_LIMIT=1.0) to keep the suite fast;
-    servers built from these share one engine process. The load test exercises the real budgets."""
+def torch_test_settings(storage_path: Path, model_dir: Path, **overrides: Any) -> Settings:
+    """The random-weight torch model, no warm-up, every core (CPU_USAGE_LIMIT=1.0) to keep the suite fast.
+    The load test exercises the real budgets."""
     values = {
         "storage_path": storage_path,
         "tts_engine": "torch",
@@ -37,14 +53,32 @@ def torch_test_settings(storage_path: Path, model_dir: Path, **overrides) -> Set
     return Settings(**values)
 
 
+@pytest.fixture(scope="session")
+def test_engine(tmp_path_factory: pytest.TempPathFactory, test_model_dir: Path) -> Iterator[ChildProcess]:
+    """One speech engine process on the test model, shared by every test server (same warm-up, same budget)."""
+    settings = torch_test_settings(
+        tmp_path_factory.mktemp("engine"), test_model_dir, max_concurrent_heavy_tasks=ENGINE_WORKERS
+    )
+    engine = start_engine_process(settings, CpuBudget.from_limits(0, 1.0, settings.heavy_nice))
+    yield engine
+    engine.close()
+
+
+def running(engine: ChildProcess) -> ChildProcess:
+    """The shared engine, started again if a test stopped or killed it (a stopping server kills its calls)."""
+    engine.start()
+    return engine
+
+
 @pytest.fixture
-def server_factory(tmp_path: Path, test_model_dir: Path) -> Iterator[ServerFactory]:
+def server_factory(tmp_path: Path, test_model_dir: Path, test_engine: ChildProcess) -> Iterator[ServerFactory]:
     """Start servers with the test model and any setting overridden; all stopped after the test."""
     servers: list[RunningServer] = []
 
-    def start(**overrides) -> RunningServer:
+    def start(**overrides: Any) -> RunningServer:
         storage = overrides.pop("storage_path", tmp_path / f"media{len(servers)}")
-        server = RunningServer(torch_test_settings(storage, test_model_dir, **overrides))
+        engine = None if ENGINE_SETTINGS & overrides.keys() else running(test_engine)
+        server = RunningServer(torch_test_settings(storage, test_model_dir, **overrides), engine)
         servers.append(server)
         return server
 
@@ -54,8 +88,11 @@ def server_factory(tmp_path: Path, test_model_dir: Path) -> Iterator[ServerFacto
 
 
 @pytest.fixture(scope="session")
-def torch_server(tmp_path_factory: pytest.TempPathFactory, test_model_dir: Path) -> Iterator[RunningServer]:
+def torch_server(
+    tmp_path_factory: pytest.TempPathFactory, test_model_dir: Path, test_engine: ChildProcess
+) -> Iterator[RunningServer]:
     """One shared server on the random-weight torch model with roomy limits."""
-    server = RunningServer(torch_test_settings(tmp_path_factory.mktemp("media"), test_model_dir, max_queued_jobs=50))
+    settings = torch_test_settings(tmp_path_factory.mktemp("media"), test_model_dir, max_queued_jobs=50)
+    server = RunningServer(settings, running(test_engine))
     yield server
     server.stop()

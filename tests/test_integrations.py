@@ -1,5 +1,6 @@
 """What automation users rely on: durable jobs, webhooks, wait mode, OpenAI speech, API key, safe storage."""
 
+import asyncio
 import hashlib
 import hmac
 import io
@@ -13,6 +14,7 @@ import openai
 import pytest
 import soundfile
 
+from app.services.jobs import Job
 from app.services.webhooks import WebhookSender
 from tests.conftest import RunningServer
 
@@ -21,18 +23,23 @@ TEXT = "Automation users want one node that just works."
 
 
 class WebhookReceiver:
-    """A loopback HTTP server that records POSTs and answers 500 to the first `fail_first` of them."""
+    """A loopback HTTP server that records POSTs, answers 500 to the first `fail_first` of them, then `answer`
+    (with a Location header when `location` is given)."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(self, fail_first: int = 0, answer: int = 200, location: str | None = None) -> None:
         self.calls: list[tuple[dict, bytes]] = []
         self.fail_first = fail_first
+        self.answer = answer
+        self.location = location
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 receiver.calls.append((dict(self.headers), body))
-                self.send_response(500 if len(receiver.calls) <= receiver.fail_first else 200)
+                self.send_response(500 if len(receiver.calls) <= receiver.fail_first else receiver.answer)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
                 self.end_headers()
 
             def log_message(self, *args) -> None:
@@ -42,7 +49,7 @@ class WebhookReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def wait_for(self, count: int, timeout: float = 30) -> None:
+    def wait_for(self, count: int, timeout: float = 600) -> None:
         deadline = time.monotonic() + timeout
         while len(self.calls) < count and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -50,12 +57,23 @@ class WebhookReceiver:
 
     def close(self) -> None:
         self.server.shutdown()
+        self.server.server_close()
+
+
+class RecordingJobs:
+    """Just enough of the job store for a WebhookSender: remembers each job's webhook outcome."""
+
+    def __init__(self) -> None:
+        self.webhooks: dict[str, dict] = {}
+
+    def update(self, job_id: str, **fields) -> None:
+        self.webhooks[job_id] = fields["webhook"]
 
 
 def test_webhook_is_signed_and_retried_after_a_500(server_factory) -> None:
     receiver = WebhookReceiver(fail_first=1)
     try:
-        server = server_factory(webhook_secret="s3cret")
+        server = server_factory(webhook_secret="s3cret", allow_private_urls=True)
         file_id = server.client.post(TTS, data={"text": TEXT, "webhook_url": receiver.url}).json()["file_id"]
         receiver.wait_for(2)
         headers, body = receiver.calls[1]
@@ -65,9 +83,9 @@ def test_webhook_is_signed_and_retried_after_a_500(server_factory) -> None:
         assert payload["download_url"].endswith(f"/api/v1/media/storage/{file_id}") and payload["error"] is None
         assert server.client.get(payload["download_url"]).status_code == 200
         deadline = time.monotonic() + 10
-        while server.app.state.store.get(file_id).webhook is None and time.monotonic() < deadline:
+        while server.services.jobs.get(file_id).webhook is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        outcome = server.app.state.store.get(file_id).webhook
+        outcome = server.services.jobs.get(file_id).webhook
         assert outcome["delivered"] is True and outcome["attempts"] == 2
     finally:
         receiver.close()
@@ -76,16 +94,16 @@ def test_webhook_is_signed_and_retried_after_a_500(server_factory) -> None:
 def test_a_failing_webhook_never_fails_the_job(server_factory) -> None:
     receiver = WebhookReceiver(fail_first=10)
     try:
-        server = server_factory()
-        sender = next(hook for hook in server.app.state.runner.end_hooks if isinstance(hook, WebhookSender))
+        server = server_factory(allow_private_urls=True)
+        sender = next(hook for hook in server.services.runner.end_hooks if isinstance(hook, WebhookSender))
         sender.backoff_s = 0.01
         file_id = server.client.post(TTS, data={"text": TEXT, "webhook_url": receiver.url}).json()["file_id"]
         receiver.wait_for(3)
         assert server.wait_for(file_id)["status"] == "ready"
         deadline = time.monotonic() + 10
-        while server.app.state.store.get(file_id).webhook is None and time.monotonic() < deadline:
+        while server.services.jobs.get(file_id).webhook is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert server.app.state.store.get(file_id).webhook["delivered"] is False
+        assert server.services.jobs.get(file_id).webhook["delivered"] is False
         assert len(receiver.calls) == 3
     finally:
         receiver.close()
@@ -94,6 +112,47 @@ def test_a_failing_webhook_never_fails_the_job(server_factory) -> None:
 def test_bad_webhook_url_is_refused_before_anything_runs(torch_server: RunningServer) -> None:
     response = torch_server.client.post(TTS, data={"text": TEXT, "webhook_url": "ftp://example.org/x"})
     assert response.status_code == 400 and "webhook_url" in response.json()["error"]
+
+
+def test_webhook_to_loopback_is_refused_by_default_and_creates_no_job(server_factory) -> None:
+    server = server_factory()
+    response = server.client.post(TTS, data={"text": TEXT, "webhook_url": "http://127.0.0.1:9/hook"})
+    assert response.status_code == 400, response.text
+    assert "webhook_url" in response.json()["error"] and "127.0.0.1" in response.json()["error"]
+    assert server.client.get("/api/v1/media/jobs").json()["jobs"] == []
+
+
+def test_webhook_whose_host_resolves_to_loopback_at_delivery_sends_nothing() -> None:
+    receiver = WebhookReceiver()
+    try:
+        jobs = RecordingJobs()
+        sender = WebhookSender(jobs, None, allow_private=False, resolve=lambda host, port: ["127.0.0.1"])
+        asyncio.run(sender(Job(id="rebound", kind="tts", webhook_url=receiver.url)))
+        outcome = jobs.webhooks["rebound"]
+        assert outcome["delivered"] is False and outcome["attempts"] == 0
+        assert "not allowed" in outcome["error"] and "127.0.0.1" in outcome["error"]
+        asyncio.run(
+            WebhookSender(jobs, None, allow_private=True)(Job(id="allowed", kind="tts", webhook_url=receiver.url))
+        )
+        assert jobs.webhooks["allowed"]["delivered"] is True
+        assert [json.loads(body)["file_id"] for _, body in receiver.calls] == ["allowed"]
+    finally:
+        receiver.close()
+
+
+def test_a_redirecting_webhook_is_neither_followed_nor_delivered() -> None:
+    elsewhere = WebhookReceiver()
+    redirecting = WebhookReceiver(answer=307, location=elsewhere.url)
+    try:
+        jobs = RecordingJobs()
+        sender = WebhookSender(jobs, None, allow_private=True, backoff_s=0.01)
+        asyncio.run(sender(Job(id="moved", kind="tts", webhook_url=redirecting.url)))
+        outcome = jobs.webhooks["moved"]
+        assert outcome["delivered"] is False and outcome["status_code"] == 307 and "redirect" in outcome["error"]
+        assert len(redirecting.calls) == 3 and elsewhere.calls == []
+    finally:
+        redirecting.close()
+        elsewhere.close()
 
 
 def test_wait_mode_answers_with_the_file_itself(torch_server: RunningServer) -> None:
@@ -143,14 +202,16 @@ def test_restart_with_requeue_runs_interrupted_jobs_again(server_factory, tmp_pa
 
 def test_jobs_are_listed_filtered_and_a_queued_job_can_be_cancelled(server_factory) -> None:
     server = server_factory(max_concurrent_tts=1, max_queued_jobs=3)
-    running = server.client.post(TTS, data={"text": TEXT * 6}).json()["file_id"]
-    queued = server.client.post(TTS, data={"text": TEXT}).json()["file_id"]
-    listed = server.client.get("/api/v1/media/jobs", params={"status": "queued", "kind": "tts"}).json()["jobs"]
-    assert [job["file_id"] for job in listed] == [queued]
-    response = server.client.delete(f"/api/v1/media/storage/{queued}")
-    assert response.status_code == 200 and response.json()["cancelled"] is True
-    assert server.client.get(f"/api/v1/media/storage/{queued}/status").status_code == 404
-    assert server.client.delete(f"/api/v1/media/storage/{running}").status_code in (200, 409)
+    with server.frozen_engine():
+        running = server.client.post(TTS, data={"text": TEXT}).json()["file_id"]
+        queued = server.client.post(TTS, data={"text": TEXT}).json()["file_id"]
+        listed = server.client.get("/api/v1/media/jobs", params={"status": "queued", "kind": "tts"}).json()["jobs"]
+        assert [job["file_id"] for job in listed] == [queued]
+        response = server.client.delete(f"/api/v1/media/storage/{queued}")
+        assert response.status_code == 200 and response.json()["cancelled"] is True
+        assert server.client.get(f"/api/v1/media/storage/{queued}/status").status_code == 404
+        refused = server.client.delete(f"/api/v1/media/storage/{running}")
+        assert refused.status_code == 409 and "is running and cannot be deleted" in refused.json()["error"]
     assert server.client.get("/api/v1/media/jobs", params={"status": "nonsense"}).status_code == 422
     huge = server.client.get("/api/v1/media/jobs", params={"offset": str(10**30)})
     assert huge.status_code == 422 and "offset" in huge.json()["error"]
@@ -162,10 +223,10 @@ def test_expired_files_are_swept_with_their_records(server_factory) -> None:
 
     server = server_factory()
     file_id = server.client.post(TTS, data={"text": TEXT, "wait": "true"}).headers["x-file-id"]
-    state = server.app.state
-    assert sweep(state.store, state.storage, ttl_hours=1) == 0
-    state.store.update(file_id, finished_at=time.time() - 7200)
-    assert sweep(state.store, state.storage, ttl_hours=1) == 1
+    services = server.services
+    assert sweep(services.jobs, services.files, ttl_hours=1) == 0
+    services.jobs.update(file_id, finished_at=time.time() - 7200)
+    assert sweep(services.jobs, services.files, ttl_hours=1) == 1
     assert server.client.get(f"/api/v1/media/storage/{file_id}/status").status_code == 404
     assert list((server.settings.storage_path / "files").iterdir()) == []
 
@@ -193,9 +254,9 @@ def test_range_and_head_requests_on_downloads(torch_server: RunningServer) -> No
 )
 def test_path_traversal_on_id_parameters_reads_nothing(torch_server: RunningServer, path: str) -> None:
     response = torch_server.client.get(path)
-    assert 400 <= response.status_code < 500
+    assert response.status_code == 404
     assert "SQLite" not in response.text and "root:" not in response.text
-    assert torch_server.client.delete(path.removesuffix("/status").removesuffix("/info")).status_code in (404, 405)
+    assert torch_server.client.delete(path.removesuffix("/status").removesuffix("/info")).status_code == 404
 
 
 def test_api_key_is_required_when_set(server_factory) -> None:

@@ -13,6 +13,7 @@ from load_test import LoadConfig, run_load_test
 
 from app.services.system_stats import process_cpu_seconds, tree_cpu_seconds
 from tests.conftest import ROOT, RunningServer
+from tests.support.make_test_model import VOICES
 
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
 STATUS = "/api/v1/system/status"
@@ -38,7 +39,7 @@ def scrape_until(server: RunningServer, name: str, value: float, timeout: float 
         time.sleep(0.05)
 
 
-def test_status_reports_cpu_memory_budget_caps_and_model(server_factory) -> None:
+def test_status_reports_cpu_memory_budget_caps_and_model(server_factory, test_model_dir: Path) -> None:
     server = server_factory(
         max_concurrent_tts=2, max_concurrent_video=1, max_concurrent_heavy_tasks=3, max_queued_jobs=5
     )
@@ -58,15 +59,15 @@ def test_status_reports_cpu_memory_budget_caps_and_model(server_factory) -> None
     assert admission["heavy"]["cap"] == 3 and admission["max_queued"] == 5
     for figures in admission["kinds"].values():
         assert figures["running"] == figures["queued"] == figures["peak_running"] == 0
-    assert status["model"] == {
+    model = status["model"]
+    assert Path(model.pop("weights")).resolve() == (test_model_dir / "kokoro-v1_0.pth").resolve()
+    assert model == {
         "available": True,
         "engine": "torch",
-        "weights": status["model"]["weights"],
-        "voices": status["model"]["voices"],
+        "voices": sorted(VOICES),
         "default_voice": "af_heart",
         "reason": None,
     }
-    assert status["model"]["weights"].endswith(".pth")
 
     response = server.client.post(TTS, data={"text": ENGLISH})
     assert server.wait_for(response.json()["file_id"])["status"] == "ready"

@@ -12,6 +12,7 @@ import soundfile
 from tests.conftest import ROOT, RunningServer
 
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
+STATUS = "/api/v1/system/status"
 ENGLISH = "The quick brown fox jumps over the lazy dog. Then it runs home."
 PORTUGUESE = "Olá, mundo! Hoje o céu está azul e a cidade acorda devagar."
 
@@ -129,7 +130,7 @@ def test_bad_inputs_get_clear_json_errors(server_factory) -> None:
         response = server.client.post(TTS, data=fields)
         assert response.status_code == code, (fields, response.text)
         assert mentions in response.json()["error"], (fields, response.json())
-    assert server.app.state.store.list_jobs(None, None, 100, 0) == []
+    assert server.services.jobs.recent(None, None, 100, 0) == []
 
 
 def test_unknown_file_id_is_not_found(torch_server: RunningServer) -> None:
@@ -162,7 +163,7 @@ def test_burst_beyond_capacity_gets_429_with_retry_after(server_factory) -> None
         if response.status_code == 429:
             assert int(response.headers["retry-after"]) >= 1
             assert "busy" in response.json()["error"]
-    assert len(server.app.state.store.list_jobs(None, None, 100, 0)) == 2
+    assert len(server.services.jobs.recent(None, None, 100, 0)) == 2
     for response in responses:
         if response.status_code == 202:
             assert server.wait_for(response.json()["file_id"])["status"] == "ready"
@@ -173,21 +174,24 @@ def test_caps_are_never_exceeded_and_queued_jobs_all_finish(server_factory) -> N
     ids = [server.client.post(TTS, data={"text": f"Job number {i}. " + ENGLISH}).json()["file_id"] for i in range(8)]
     statuses = [server.wait_for(file_id)["status"] for file_id in ids]
     assert statuses == ["ready"] * 8
-    snapshot = server.app.state.admission.snapshot()
+    snapshot = server.services.admission.snapshot()
     assert snapshot["kinds"]["tts"]["peak_running"] == 2
     assert snapshot["heavy"]["peak_running"] == 2
     assert snapshot["kinds"]["tts"]["peak_queued"] >= 5
     assert snapshot["kinds"]["tts"]["running"] == 0 and snapshot["queued_total"] == 0
 
 
-def test_api_answers_while_synthesis_runs(server_factory) -> None:
+def test_api_answers_while_every_job_waits_on_the_engine(server_factory) -> None:
     server = server_factory(max_concurrent_tts=2)
-    ids = [server.client.post(TTS, data={"text": ENGLISH * 4}).json()["file_id"] for _ in range(2)]
-    assert server.client.get(f"/api/v1/media/storage/{ids[0]}/status").json()["status"] == "processing"
-    for _ in range(5):
-        assert server.client.get("/health", timeout=5).status_code == 200
+    with server.frozen_engine():
+        ids = [server.client.post(TTS, data={"text": ENGLISH * 4}).json()["file_id"] for _ in range(2)]
+        for _ in range(5):
+            assert server.client.get("/health").json()["status"] == "ok"
+            assert server.client.get(STATUS).status_code == 200
+        statuses = [server.client.get(f"/api/v1/media/storage/{file_id}/status").json()["status"] for file_id in ids]
+        assert statuses == ["processing", "processing"], "both jobs hold their slots while the API answers"
     for file_id in ids:
-        server.wait_for(file_id)
+        assert server.wait_for(file_id)["status"] == "ready"
 
 
 def test_job_whose_synthesis_fails_ends_failed_with_its_message(server_factory, tmp_path) -> None:

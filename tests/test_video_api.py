@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from app.errors import InvalidInput
-from app.services.ffmpeg import MediaInfo, ffmpeg_binary, probe
+from app.services.ffmpeg import MediaInfo
 from app.services.uploads import check_url, is_public_address, sniff_image
 from tests.conftest import RunningServer, torch_test_settings
-from tests.video.conftest import make_clip, make_media
+from tests.video.conftest import FFMPEG, make_clip, make_media
 
 UPLOAD = "/api/v1/media/storage"
 CAPTIONED = "/api/v1/media/video-tools/generate/tts-captioned-video"
@@ -91,12 +91,12 @@ def download(server: RunningServer, file_id: str, folder: Path) -> Path:
 
 
 def stream_lines(path: Path) -> list[str]:
-    done = subprocess.run([ffmpeg_binary(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    done = subprocess.run(FFMPEG.command("-i", str(path)), capture_output=True, text=True)
     return [line.strip() for line in done.stderr.splitlines() if line.strip().startswith("Stream #")]
 
 
 def check_video(path: Path, width: int, height: int, duration: float, tolerance: float = 0.1) -> MediaInfo:
-    info = probe(path)
+    info = FFMPEG.probe(path)
     assert (info.width, info.height) == (width, height)
     assert abs(info.duration - duration) <= tolerance, (info.duration, duration)
     lines = stream_lines(path)
@@ -106,7 +106,7 @@ def check_video(path: Path, width: int, height: int, duration: float, tolerance:
 
 
 def frame(path: Path, seconds: float, width: int, height: int) -> np.ndarray:
-    cmd = [ffmpeg_binary(), "-v", "error", "-ss", f"{seconds:.3f}", "-i", str(path), "-frames:v", "1"]
+    cmd = FFMPEG.command("-v", "error", "-ss", f"{seconds:.3f}", "-i", str(path), "-frames:v", "1")
     raw = subprocess.run([*cmd, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], capture_output=True, check=True).stdout
     return np.frombuffer(raw, dtype=np.uint8).reshape(height, width, 3).astype(np.int16)
 
@@ -117,7 +117,7 @@ def changed(a: np.ndarray, b: np.ndarray, rows: slice) -> float:
 
 
 def mean_volume(path: Path) -> float:
-    cmd = [ffmpeg_binary(), "-hide_banner", "-i", str(path), "-map", "0:a", "-af", "volumedetect", "-f", "null", "-"]
+    cmd = FFMPEG.command("-i", str(path), "-map", "0:a", "-af", "volumedetect", "-f", "null", "-")
     log = subprocess.run(cmd, capture_output=True, text=True).stderr
     line = next(line for line in log.splitlines() if "mean_volume:" in line)
     value = line.split("mean_volume:")[1].split()[0]
@@ -130,7 +130,7 @@ def stored_files(server: RunningServer) -> list[Path]:
 
 
 def video_jobs(server: RunningServer) -> int:
-    return len(server.app.state.store.list_jobs(None, "video", 10_000, 0))
+    return len(server.services.jobs.recent(None, "video", 10_000, 0))
 
 
 # ---------------------------------------------------------------- a loopback HTTP server for URL uploads
@@ -254,7 +254,7 @@ def test_oversized_uploads_get_413_and_leave_nothing(small_server: RunningServer
     response = small_server.client.post(UPLOAD, data={"media_type": "image"}, files={"file": ("x.png", just_over)})
     assert response.status_code == 413, response.text
     assert stored_files(small_server) == []
-    assert small_server.app.state.store.list_jobs(None, None, 100, 0) == []
+    assert small_server.services.jobs.recent(None, None, 100, 0) == []
 
 
 def test_url_uploads_are_fetched_safely(small_server: RunningServer, web: str, media: dict[str, Path]) -> None:
@@ -400,9 +400,11 @@ def test_effects_video_background_and_srt_captions(
 def test_failed_render_ends_failed_and_leaves_no_file(torch_server: RunningServer, media: dict[str, Path]) -> None:
     background = upload_id(torch_server, media["png"], "image")
     audio = upload_id(torch_server, media["wav"], "audio")
-    record = torch_server.app.state.store.get(background)
+    files = torch_server.services.files
+    stored = files.get(background)
+    assert stored is not None
     # The stored image goes bad after it was accepted: the route cannot see it, ffmpeg fails in the job.
-    torch_server.app.state.storage.path(record.filename).write_bytes(media["corrupt_png"].read_bytes())
+    files.path(stored).write_bytes(media["corrupt_png"].read_bytes())
     files_before = stored_files(torch_server)
     response = torch_server.client.post(
         CAPTIONED, data={"background_id": background, "audio_id": audio, "width": W, "height": H}
@@ -503,13 +505,13 @@ def test_video_job_while_tts_is_saturated_stays_within_caps(server_factory, medi
     deadline = time.monotonic() + 120
     peaks = []
     while time.monotonic() < deadline:
-        snapshot = server.app.state.admission.snapshot()
+        snapshot = server.services.admission.snapshot()
         peaks.append((snapshot["kinds"]["tts"]["running"], snapshot["heavy"]["running"]))
         if all(server.client.get(f"{UPLOAD}/{i}/status").json()["status"] in ("ready", "failed") for i in job_ids):
             break
         time.sleep(0.05)
     assert [server.wait_for(i)["status"] for i in job_ids] == ["ready"] * 4
-    snapshot = server.app.state.admission.snapshot()
+    snapshot = server.services.admission.snapshot()
     assert snapshot["kinds"]["tts"]["peak_running"] == 1
     assert snapshot["kinds"]["video"]["peak_running"] == 1
     assert snapshot["heavy"]["peak_running"] <= 2

@@ -1,13 +1,13 @@
 """Liveness and what the server can do right now."""
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
-from app.deps import get_tts
-from app.services.tts.service import TtsService
+from app.deps import TtsDep
+from app.routes.models import Health
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health")
-async def health(tts: TtsService = Depends(get_tts)) -> dict:
-    return {"status": "ok", "tts": tts.describe()}
+@router.get("/health", response_model=Health)
+async def health(tts: TtsDep) -> Health:
+    return Health.model_validate({"status": "ok", "tts": tts.describe()})

@@ -1,23 +1,22 @@
 """The list of jobs, for people and for automations that lost track of an id."""
 
-from typing import Literal
+from fastapi import APIRouter, Query
 
-from fastapi import APIRouter, Depends, Query
-
-from app.deps import get_store
-from app.routes.responses import job_status
-from app.services.jobs import JobStore
+from app.deps import JobsDep
+from app.routes.models import JobList
+from app.routes.responses import Record, record_status
+from app.services.jobs import JobStatus
 
 router = APIRouter(prefix="/api/v1/media", tags=["jobs"])
 
 
-@router.get("/jobs")
+@router.get("/jobs", response_model=JobList, response_model_exclude_unset=True)
 async def list_jobs(
-    status: Literal["queued", "processing", "ready", "failed"] | None = None,
+    jobs: JobsDep,
+    status: JobStatus | None = None,
     kind: str | None = Query(None, max_length=32),
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0, le=2**62),
-    store: JobStore = Depends(get_store),
-) -> dict:
-    jobs = store.list_jobs(status, kind, limit, offset)
-    return {"jobs": [job_status(job) for job in jobs], "limit": limit, "offset": offset}
+) -> JobList:
+    found = jobs.recent(status, kind, limit, offset)
+    return JobList(jobs=[record_status(Record(job.id, job, None)) for job in found], limit=limit, offset=offset)

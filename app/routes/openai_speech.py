@@ -2,15 +2,16 @@
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from app.admission_gate import admitted_as
-from app.deps import get_tts
+from app.deps import InlineSpeechDep, TtsDep
 from app.errors import UnprocessableInput
-from app.services.tts.direct import STREAM_MEDIA_TYPES, DirectSpeech
-from app.services.tts.service import TtsService
+from app.routes.models import OpenAiModels, OpenAiVoices
+from app.routes.responses import BINARY
+from app.services.inline_speech import STREAM_MEDIA_TYPES
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
@@ -28,40 +29,32 @@ class SpeechBody(BaseModel):
     lang_code: str | None = Field(None, description="G2P language; default: the voice's own.")
 
 
-async def get_direct(request: Request) -> DirectSpeech:
-    return request.app.state.direct_speech
-
-
 @router.post(
     "/audio/speech",
     response_class=Response,
-    responses={200: {"description": "The audio", "content": {"audio/*": {}}}},
+    responses={200: {"description": "The audio", "content": {"audio/*": BINARY}}},
 )
 @admitted_as("tts")
-async def create_speech(
-    body: SpeechBody, tts: TtsService = Depends(get_tts), direct: DirectSpeech = Depends(get_direct)
-) -> Response:
+async def create_speech(body: SpeechBody, tts: TtsDep, inline_speech: InlineSpeechDep) -> Response:
     if body.model not in MODELS:
         raise UnprocessableInput(f"Unknown model '{body.model}'. Use one of: {', '.join(MODELS)}.")
     voice = body.voice
-    if voice in OPENAI_VOICES and tts.available and voice not in tts.loaded.voices.voices:
+    if voice in OPENAI_VOICES and tts.loaded is not None and voice not in tts.loaded.voices.voices:
         voice = None
     speech = tts.validate(body.input, voice, body.speed, body.lang_code, body.response_format)
     media_type = STREAM_MEDIA_TYPES[body.response_format]
     if body.stream:
-        return StreamingResponse(await direct.admit_stream(speech), media_type=media_type)
-    return Response(await direct.speak(speech), media_type=media_type)
+        return StreamingResponse(await inline_speech.admit_stream(speech), media_type=media_type)
+    return Response(await inline_speech.speak(speech), media_type=media_type)
 
 
-@router.get("/models")
-async def list_models() -> dict:
-    return {
-        "object": "list",
-        "data": [{"id": m, "object": "model", "created": 0, "owned_by": "kokoro"} for m in MODELS],
-    }
+@router.get("/models", response_model=OpenAiModels)
+async def list_models() -> OpenAiModels:
+    data = [{"id": m, "object": "model", "created": 0, "owned_by": "kokoro"} for m in MODELS]
+    return OpenAiModels.model_validate({"object": "list", "data": data})
 
 
-@router.get("/audio/voices")
-async def list_voices(tts: TtsService = Depends(get_tts)) -> dict:
+@router.get("/audio/voices", response_model=OpenAiVoices)
+async def list_voices(tts: TtsDep) -> OpenAiVoices:
     loaded = tts.require()
-    return {"voices": loaded.voices.names(), "default_voice": tts.default_voice()}
+    return OpenAiVoices(voices=loaded.voices.names(), default_voice=tts.default_voice())

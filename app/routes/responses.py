@@ -1,18 +1,18 @@
-"""Response shapes shared by the routers."""
+"""Response shapes shared by the routers: a job's or a file's status, its URLs, a stored file's bytes."""
+
+from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
-from fastapi.responses import FileResponse, JSONResponse
-from pydantic import BaseModel
+from fastapi.responses import FileResponse
 
-from app.services.jobs import Job
-from app.services.storage import FileStorage
+from app.errors import DomainError, NotFound
+from app.routes.models import AcceptedJob, ErrorBody, FileUrls, JobStatusBody
+from app.services.files import Files, StoredFile
+from app.services.jobs import Job, Jobs, JobStatus
+from app.services.storage import check_file_id
 
-
-class ErrorBody(BaseModel):
-    error: str
-
-
-ERROR_RESPONSES: dict[int | str, dict] = {
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": description}
     for code, description in (
         (400, "Bad input"),
@@ -25,44 +25,94 @@ ERROR_RESPONSES: dict[int | str, dict] = {
         (503, "Text to speech is unavailable; the message says why"),
     )
 }
-MEDIA_CONTENT = {"audio/*": {}, "video/*": {}, "image/*": {}, "application/octet-stream": {}}
-JOB_RESPONSES: dict[int | str, dict] = {
+BINARY: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
+MEDIA_CONTENT: dict[str, Any] = {kind: BINARY for kind in ("audio/*", "video/*", "image/*", "application/octet-stream")}
+JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "With wait=true: the finished file", "content": MEDIA_CONTENT},
-    202: {"description": "Accepted: poll status_url, download from download_url"},
+    202: {"model": AcceptedJob, "description": "Accepted: poll status_url, download from download_url"},
+    504: {"model": ErrorBody, "description": "The job ran past its time limit (JOB_TIMEOUT_S)"},
 }
 
 
-def stored_file(job: Job, storage: FileStorage, headers: dict[str, str] | None = None) -> FileResponse:
-    """A ready job's file, downloaded under its `name` when it has one."""
-    ext = job.filename.rsplit(".", 1)[-1]
-    download_name = f"{job.name}.{ext}" if job.name else job.filename
-    return FileResponse(storage.path(job.filename), media_type=job.media_type, filename=download_name, headers=headers)
+class NotReady(DomainError):
+    status_code = 409
 
 
-def file_urls(request: Request, file_id: str) -> dict:
+@dataclass(frozen=True)
+class Record:
+    """What an id names: a job (with its output file once ready), or a file that no job made (an upload)."""
+
+    id: str
+    job: Job | None
+    file: StoredFile | None
+
+    @property
+    def status(self) -> JobStatus:
+        return self.job.status if self.job else JobStatus.READY
+
+    @property
+    def error(self) -> str | None:
+        return self.job.error if self.job else None
+
+
+def find_record(jobs: Jobs, files: Files, file_id: str) -> Record:
+    """The job and/or file of an id; NotFound when neither exists."""
+    check_file_id(file_id)
+    job = jobs.get(file_id)
+    stored = files.get(job.output_file_id) if job and job.output_file_id else None if job else files.get(file_id)
+    if job is None and stored is None:
+        raise NotFound(f"No file with id '{file_id}'.")
+    return Record(file_id, job, stored)
+
+
+def record_status(record: Record) -> JobStatusBody:
+    """The status body of a job, or of an upload (a file that is ready from the start)."""
+    job = record.job
+    if job is not None:
+        body = JobStatusBody(
+            file_id=job.id,
+            kind=job.kind,
+            status=job.status,
+            progress=round(job.progress),
+            name=job.name,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+            **({"error": job.error} if job.error else {}),
+        )
+        return body
+    stored = record.file
+    assert stored is not None
+    at = stored.created_at
+    return JobStatusBody(
+        file_id=stored.id,
+        kind="upload",
+        status=JobStatus.READY,
+        progress=100,
+        name=stored.name,
+        created_at=at,
+        started_at=at,
+        finished_at=at,
+    )
+
+
+def stored_file(stored: StoredFile, files: Files, headers: dict[str, str] | None = None) -> FileResponse:
+    """A stored file's bytes, downloaded under its `name` when it has one."""
+    return FileResponse(
+        files.path(stored), media_type=stored.media_type, filename=stored.download_name, headers=headers
+    )
+
+
+def file_urls(request: Request, file_id: str) -> FileUrls:
     base = str(request.base_url).rstrip("/")
-    return {
-        "status_url": f"{base}/api/v1/media/storage/{file_id}/status",
-        "download_url": f"{base}/api/v1/media/storage/{file_id}",
-    }
+    return FileUrls(
+        status_url=f"{base}/api/v1/media/storage/{file_id}/status",
+        download_url=f"{base}/api/v1/media/storage/{file_id}",
+    )
 
 
-def job_accepted(request: Request, job: Job) -> JSONResponse:
-    body = {"file_id": job.id, "status": job.status, "kind": job.kind, **file_urls(request, job.id)}
-    return JSONResponse(body, status_code=202)
-
-
-def job_status(job: Job) -> dict:
-    body = {
-        "file_id": job.id,
-        "kind": job.kind,
-        "status": job.status,
-        "progress": round(job.progress),
-        "name": job.name,
-        "created_at": job.created_at,
-        "started_at": job.started_at,
-        "finished_at": job.finished_at,
-    }
-    if job.error:
-        body["error"] = job.error
-    return body
+def job_accepted(request: Request, job: Job, message: str | None = None) -> AcceptedJob:
+    """The 202 body; `message` only when there is something to say (it is left out otherwise)."""
+    urls = file_urls(request, job.id).model_dump()
+    extra = {"message": message} if message else {}
+    return AcceptedJob(file_id=job.id, status=job.status, kind=job.kind, **urls, **extra)

@@ -1,47 +1,47 @@
 """Kokoro text to speech: submit a job, list voices and languages."""
 
-from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from pydantic import Field
 
 from app.admission_gate import admitted_as
-from app.deps import get_tts
+from app.deps import ServicesDep, TtsDep
+from app.routes.models import Languages, Voices
 from app.routes.responses import JOB_RESPONSES
-from app.routes.submission import submit_job
-from app.services.tts.service import TtsService
+from app.routes.submission import JobFields, submit_job
+from app.services.tts.job import TtsParams
 
 router = APIRouter(prefix="/api/v1/media/audio-tools/tts/kokoro", tags=["text to speech"])
 
 
+class SpeechForm(JobFields):
+    text: str = Field(description="The text to speak.")
+    voice: str | None = Field(None, description="A voice or a blend like af_bella(2)+af_sky(1); default DEFAULT_VOICE.")
+    speed: float = Field(1.0, description="0.5 to 2.0")
+    lang_code: str | None = Field(None, description="G2P language; default: the voice's own.")
+    format: str = Field("wav", description="wav, mp3, opus, flac, aac or pcm")
+    name: str | None = None
+    webhook_url: str | None = Field(None, description="POSTed JSON when the job ends.")
+    wait: bool = Field(False, description="Hold the request until the job ends; answer with the file.")
+
+
 @router.post("", status_code=202, response_class=Response, responses=JOB_RESPONSES)
 @admitted_as("tts")
-async def create_speech(
-    request: Request,
-    text: Annotated[str, Form(description="The text to speak.")],
-    voice: Annotated[
-        str | None, Form(description="A voice or a blend like af_bella(2)+af_sky(1); default DEFAULT_VOICE.")
-    ] = None,
-    speed: Annotated[float, Form(description="0.5 to 2.0")] = 1.0,
-    name: Annotated[str | None, Form()] = None,
-    lang_code: Annotated[str | None, Form(description="G2P language; default: the voice's own.")] = None,
-    format: Annotated[str, Form(description="wav, mp3, opus, flac, aac or pcm")] = "wav",
-    webhook_url: Annotated[str | None, Form(description="POSTed JSON when the job ends.")] = None,
-    wait: Annotated[bool, Form(description="Hold the request until the job ends; answer with the file.")] = False,
-    tts: TtsService = Depends(get_tts),
-) -> Response:
-    speech = tts.validate(text, voice, speed, lang_code, format.lower())
-    return await submit_job(request, "tts", {"request": asdict(speech)}, name, webhook_url, wait)
+async def create_speech(request: Request, form: Annotated[SpeechForm, Form()], services: ServicesDep) -> Response:
+    speech = services.tts.validate(form.text, form.voice, form.speed, form.lang_code, form.format.lower())
+    return await submit_job(request, services, "tts", TtsParams(speech=speech), form)
 
 
-@router.get("/voices")
-async def list_voices(lang_code: str | None = None, tts: TtsService = Depends(get_tts)) -> dict:
+@router.get("/voices", response_model=Voices)
+async def list_voices(tts: TtsDep, lang_code: str | None = None) -> Voices:
     loaded = tts.require()
-    return {"voices": loaded.voices.describe(lang_code), "default_voice": tts.default_voice()}
+    return Voices.model_validate({"voices": loaded.voices.describe(lang_code), "default_voice": tts.default_voice()})
 
 
-@router.get("/languages")
-async def list_languages(tts: TtsService = Depends(get_tts)) -> dict:
+@router.get("/languages", response_model=Languages)
+async def list_languages(tts: TtsDep) -> Languages:
     tts.require()
-    return {"languages": tts.g2p.languages()}
+    assert tts.g2p is not None
+    return Languages.model_validate({"languages": tts.g2p.languages()})

@@ -9,10 +9,13 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData, UploadFile
 from starlette.types import Message
 
-from app.config import Settings
+from app.composition import Services
+from app.deps import ServicesDep
 from app.errors import InvalidInput, UnprocessableInput
+from app.routes.models import UploadedFile
 from app.routes.responses import file_urls
-from app.services.runner import JobRunner
+from app.services.ffmpeg import Ffmpeg
+from app.services.jobs import JobStatus
 from app.services.storage import new_file_id
 from app.services.uploads import (
     MEDIA_KINDS,
@@ -80,11 +83,10 @@ def _text(form: FormData, key: str) -> str | None:
     return value.strip() or None
 
 
-@router.post("", status_code=201, openapi_extra=_FORM_SCHEMA)
-async def upload_media(request: Request) -> JSONResponse:
+@router.post("", status_code=201, openapi_extra=_FORM_SCHEMA, response_model=UploadedFile)
+async def upload_media(request: Request, services: ServicesDep) -> JSONResponse:
     """Store an image, video or audio file sent as multipart `file` or fetched from `url`."""
-    settings: Settings = request.app.state.settings
-    runner: JobRunner = request.app.state.runner
+    settings = services.settings
     cap = settings.max_upload_mb * 1024 * 1024
     form = await read_capped_form(request, cap + FORM_OVERHEAD, cap)
     try:
@@ -104,16 +106,16 @@ async def upload_media(request: Request) -> JSONResponse:
         if (upload is None) == (url is None):
             raise InvalidInput("Send exactly one of 'file' (multipart) or 'url'.")
         scratch_id = new_file_id()
-        work = await asyncio.to_thread(runner.storage.work_dir, scratch_id)
+        work = await asyncio.to_thread(services.files.storage.work_dir, scratch_id)
         try:
-            return await _store(request, runner, settings, work, upload, url, media_type, name, cap)
+            return await _store(request, services, work, upload, url, media_type, name, cap)
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
     finally:
         await form.close()
 
 
-def _identify(raw: Path, declared: str, ffmpeg: str) -> tuple[DetectedMedia, Path]:
+def _identify(raw: Path, declared: str, ffmpeg: Ffmpeg) -> tuple[DetectedMedia, Path]:
     """What the file really is (400 unless it is the declared kind), renamed to its extension."""
     detected = detect_media(raw, ffmpeg)
     check_declared(detected, declared)
@@ -124,8 +126,7 @@ def _identify(raw: Path, declared: str, ffmpeg: str) -> tuple[DetectedMedia, Pat
 
 async def _store(
     request: Request,
-    runner: JobRunner,
-    settings: Settings,
+    services: Services,
     work: Path,
     upload: UploadFile | None,
     url: str | None,
@@ -137,18 +138,19 @@ async def _store(
     if upload is not None:
         size = await asyncio.to_thread(copy_with_cap, file_chunks(upload.file), raw, cap)
     else:
-        size = await asyncio.to_thread(download_url, url, raw, cap, settings.allow_private_urls)
-    detected, produced = await asyncio.to_thread(_identify, raw, media_type, request.app.state.ffmpeg)
+        assert url is not None  # upload_media checked that exactly one of file and url was sent
+        size = await asyncio.to_thread(download_url, url, raw, cap, services.settings.allow_private_urls)
+    detected, produced = await asyncio.to_thread(_identify, raw, media_type, services.ffmpeg)
     info = {**detected.info, "source": "url" if url else "file"}
-    job = await asyncio.to_thread(runner.record_file, "upload", produced, detected.ext, info, name)
-    body = {
-        "file_id": job.id,
-        "status": job.status,
-        "kind": job.kind,
-        "name": job.name,
-        "size": size,
-        "content_type": job.media_type,
+    stored = await asyncio.to_thread(services.files.add, new_file_id(), produced, detected.ext, name, info)
+    body = UploadedFile(
+        file_id=stored.id,
+        status=JobStatus.READY,
+        kind="upload",
+        name=stored.name,
+        size=size,
+        content_type=stored.media_type,
         **info,
-        **file_urls(request, job.id),
-    }
-    return JSONResponse(body, status_code=201)
+        **file_urls(request, stored.id).model_dump(),
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=201)

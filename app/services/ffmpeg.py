@@ -1,4 +1,5 @@
-"""ffmpeg (the binary imageio-ffmpeg ships, or FFMPEG_BINARY): probing media and running one process per job."""
+"""ffmpeg (the binary imageio-ffmpeg ships, or FFMPEG_BINARY): probing media and running one process per job,
+killed at once when the job's cancel scope is cancelled."""
 
 import re
 import subprocess
@@ -7,9 +8,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, TypedDict
 
 from app.errors import InvalidInput
+from app.services.cancellation import current_scope, kill_on_cancel
 
 _STDERR_KEEP = 200
 _MESSAGE_MAX = 400
@@ -28,11 +30,21 @@ _NOISE = re.compile(
     r"Nothing was written into output file|Could not open encoder before EOF|Decode error rate|"
     r"Cannot determine format of input|Error sending frames to consumers|^Error : |"
     r"Error initializing filters|Error parsing a filter description|Error parsing filterchain|"
-    r"Error while opening encoder|Error selecting an encoder|Error opening (?:input|output) files?[ :]",
+    r"Error while opening encoder|Error selecting an encoder|Error opening (?:input|output) files?[ :]|"
+    r"Error parsing options for output file|Error binding filtergraph inputs/outputs",
     re.IGNORECASE,
 )
 _INPUT_FILE_RE = re.compile(r"^Error opening input file (.+)\.$")
 _INPUT_REASON_RE = re.compile(r"Error opening input: (.+)$")
+
+ENCODER_ARGS = {
+    "mp3": ["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"],
+    "opus": ["-c:a", "libopus", "-b:a", "64k", "-f", "ogg"],
+    "flac": ["-c:a", "flac", "-f", "flac"],
+    "aac": ["-c:a", "aac", "-b:a", "128k", "-f", "adts"],
+    "pcm": ["-c:a", "pcm_s16le", "-f", "s16le"],
+}
+"""ffmpeg output options for each encoded speech format (WAV needs no encoding)."""
 
 
 class RenderFailed(Exception):
@@ -60,35 +72,110 @@ class MediaInfo:
     channels: int = 0
 
 
-def ffmpeg_binary(explicit: str | None = None) -> str:
-    """The explicit path when given (FFMPEG_BINARY), else the binary shipped by imageio-ffmpeg."""
-    if explicit:
-        return explicit
-    import imageio_ffmpeg
+class Ffmpeg:
+    """The ffmpeg binary and how every ffmpeg process of the server is run, probed, timed out and killed."""
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    def __init__(self, binary: str, probe_timeout_s: float = _PROBE_TIMEOUT_S) -> None:
+        self.binary = binary
+        self.probe_timeout_s = probe_timeout_s
+
+    @classmethod
+    def locate(cls, explicit: str | None = None) -> "Ffmpeg":
+        """The explicit path when given (FFMPEG_BINARY), else the binary shipped by imageio-ffmpeg."""
+        if explicit:
+            return cls(explicit)
+        import imageio_ffmpeg
+
+        return cls(imageio_ffmpeg.get_ffmpeg_exe())
+
+    def __repr__(self) -> str:
+        return f"Ffmpeg({self.binary!r})"
+
+    def command(self, *args: str) -> list[str]:
+        """The binary and the options every invocation shares, then `args`: for callers running it themselves."""
+        return [self.binary, "-hide_banner", "-nostdin", *args]
+
+    def run(
+        self,
+        args: list[str],
+        duration_s: float | None = None,
+        threads: int = 0,
+        progress: Callable[[float], None] | None = None,
+    ) -> None:
+        """Run one ffmpeg process; `args` end with the output path. RenderFailed with one log line on failure,
+        Cancelled when the current scope is cancelled (the process is killed at once)."""
+        tail: deque[str] = deque(maxlen=_STDERR_KEEP)
+        _check_cancelled()
+        cmd = self._run_command(args, threads)
+        with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+            code, reported = _supervise(proc, tail, duration_s, progress)
+        _check_cancelled()
+        if code != 0:
+            raise RenderFailed(error_line(list(tail), code))
+        if progress is not None and reported < 1.0:
+            progress(1.0)
+
+    def probe(self, path: Path | str) -> MediaInfo:
+        """Read duration and streams from `ffmpeg -i` stderr; InvalidInput when ffmpeg cannot read the file."""
+        path = Path(path)
+        if not path.is_file():
+            raise InvalidInput(f"media file not found: {path.name}")
+        try:
+            log = self.probe_log(path)
+        except subprocess.TimeoutExpired as exc:
+            raise InvalidInput(f"timed out reading media file {path.name}") from exc
+        info = parse_probe_log(log)
+        if info is None:
+            raise InvalidInput(f"cannot read media file {path.name}: {_probe_reason(log)}")
+        return info
+
+    def probe_log(self, path: Path) -> str:
+        """The raw stderr of `ffmpeg -i path`; subprocess.TimeoutExpired (process killed) past probe_timeout_s."""
+        cmd = self.command("-i", str(path))
+        with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as proc:
+            try:
+                with kill_on_cancel(proc.kill):
+                    _, err = proc.communicate(timeout=self.probe_timeout_s)
+            except BaseException:
+                proc.kill()
+                raise
+        _check_cancelled()
+        return err.decode("utf-8", errors="replace")
+
+    def encode_audio(self, wav: Path, fmt: str, out: Path, threads: int) -> None:
+        """Convert a WAV to mono `fmt` (a key of ENCODER_ARGS) with one ffmpeg process."""
+        try:
+            self.run(["-i", str(wav), "-ac", "1", *ENCODER_ARGS[fmt], str(out)], threads=threads)
+        except RenderFailed as exc:
+            raise RenderFailed(f"ffmpeg could not encode {fmt}: {exc.message}") from exc
+
+    def _run_command(self, args: list[str], threads: int) -> list[str]:
+        head = self.command("-y", "-loglevel", "error", "-progress", "pipe:1", "-nostats")
+        if threads <= 0:
+            return head + args
+        n = str(threads)
+        head += ["-filter_threads", n, "-filter_complex_threads", n]
+        return head + args[:-1] + ["-threads", n] + args[-1:]
 
 
-def probe(path: Path | str, binary: str | None = None) -> MediaInfo:
-    """Read duration and streams from `ffmpeg -i` stderr; InvalidInput when ffmpeg cannot read the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidInput(f"media file not found: {path.name}")
-    cmd = [ffmpeg_binary(binary), "-hide_banner", "-nostdin", "-i", str(path)]
-    try:
-        done = subprocess.run(cmd, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise InvalidInput(f"timed out reading media file {path.name}") from exc
-    log = done.stderr.decode("utf-8", errors="replace")
-    info = parse_probe_log(log)
-    if info is None:
-        raise InvalidInput(f"cannot read media file {path.name}: {_probe_reason(log)}")
-    return info
+class _StreamFields(TypedDict, total=False):
+    """`MediaInfo`'s fields that the stream lines of a probe log give."""
+
+    has_video: bool
+    has_audio: bool
+    width: int
+    height: int
+    fps: float
+    video_codec: str
+    audio_codec: str
+    pix_fmt: str
+    sample_rate: int
+    channels: int
 
 
 def parse_probe_log(log: str) -> MediaInfo | None:
     """MediaInfo from an `ffmpeg -i` log, or None when it names no usable video or audio stream."""
-    fields: dict[str, object] = {"has_video": False, "has_audio": False}
+    fields: _StreamFields = {"has_video": False, "has_audio": False}
     for line in log.splitlines():
         match = _STREAM_RE.match(line)
         if match is None:
@@ -100,7 +187,7 @@ def parse_probe_log(log: str) -> MediaInfo | None:
             fields.update(_audio_fields(codec, rest))
     if not fields["has_video"] and not fields["has_audio"]:
         return None
-    return MediaInfo(duration=_duration(log), **fields)  # type: ignore[arg-type]
+    return MediaInfo(duration=_duration(log), **fields)
 
 
 def _duration(log: str) -> float:
@@ -111,7 +198,7 @@ def _duration(log: str) -> float:
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
 
 
-def _video_fields(codec: str, rest: str) -> dict[str, object]:
+def _video_fields(codec: str, rest: str) -> _StreamFields:
     size = _SIZE_RE.search(rest + " ")
     if size is None:
         return {}
@@ -127,7 +214,7 @@ def _video_fields(codec: str, rest: str) -> dict[str, object]:
     }
 
 
-def _audio_fields(codec: str, rest: str) -> dict[str, object]:
+def _audio_fields(codec: str, rest: str) -> _StreamFields:
     rate = _RATE_RE.search(rest)
     parts = [part.strip() for part in rest.split(",")]
     layouts = [part.split("(")[0] for part in parts]
@@ -150,42 +237,29 @@ def _probe_reason(log: str) -> str:
     return _clean(errors[-1]) if errors else "no video or audio stream found"
 
 
-def run_ffmpeg(
-    args: list[str],
-    duration_s: float | None,
-    threads: int,
-    progress: Callable[[float], None] | None,
-    binary: str | None = None,
-) -> None:
-    """Run one ffmpeg process; `args` end with the output path. RenderFailed with one log line on failure."""
-    cmd = _command(args, threads, binary)
-    tail: deque[str] = deque(maxlen=_STDERR_KEEP)
-    with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
-        assert proc.stdout is not None and proc.stderr is not None
-        reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
-        reader.start()
-        try:
+def _check_cancelled() -> None:
+    """Raise Cancelled when the current scope (if any) was cancelled."""
+    scope = current_scope()
+    if scope is not None:
+        scope.check()
+
+
+def _supervise(
+    proc: subprocess.Popen[bytes], tail: deque[str], duration_s: float | None, progress: Callable[[float], None] | None
+) -> tuple[int, float]:
+    """Follow a started process to its end, killed when the scope is cancelled or on any error; (code, progress)."""
+    assert proc.stdout is not None and proc.stderr is not None
+    reader = threading.Thread(target=_drain, args=(proc.stderr, tail), daemon=True)
+    reader.start()
+    try:
+        with kill_on_cancel(proc.kill):
             reported = _follow_progress(proc.stdout, duration_s, progress)
-            code = proc.wait()
-        except BaseException:
-            proc.kill()
-            raise
-        finally:
-            reader.join()
-    if code != 0:
-        raise RenderFailed(error_line(list(tail), code))
-    if progress is not None and reported < 1.0:
-        progress(1.0)
-
-
-def _command(args: list[str], threads: int, binary: str | None) -> list[str]:
-    head = [ffmpeg_binary(binary), "-hide_banner", "-nostdin", "-y", "-loglevel", "error"]
-    head += ["-progress", "pipe:1", "-nostats"]
-    if threads <= 0:
-        return head + args
-    n = str(threads)
-    head += ["-filter_threads", n, "-filter_complex_threads", n]
-    return head + args[:-1] + ["-threads", n] + args[-1:]
+            return proc.wait(), reported
+    except BaseException:
+        proc.kill()
+        raise
+    finally:
+        reader.join()
 
 
 def _drain(stream: IO[bytes], tail: deque[str]) -> None:

@@ -1,131 +1,112 @@
-"""Job records behind a small `JobStore` interface; the SQLite backend lives in the storage dir."""
+"""Job records: what was asked (kind, params), where it stands (status, progress, error) and its output file."""
 
 import json
-import sqlite3
-import threading
 import time
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Protocol
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
 
-QUEUED, PROCESSING, READY, FAILED = "queued", "processing", "ready", "failed"
+from app.services.database import Database
+
 INTERRUPTED = "The job was interrupted by a restart of the server; submit it again."
+
+
+class JobStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
 
 
 @dataclass
 class Job:
     id: str
     kind: str
-    status: str = QUEUED
+    status: JobStatus = JobStatus.QUEUED
     progress: float = 0.0
     error: str | None = None
     name: str | None = None
-    params: dict = field(default_factory=dict)
-    result: dict = field(default_factory=dict)
-    filename: str | None = None
-    media_type: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
     webhook_url: str | None = None
-    webhook: dict | None = None
+    webhook: dict[str, Any] | None = None
+    output_file_id: str | None = None
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
 
-    @property
-    def ended(self) -> bool:
-        return self.status in (READY, FAILED)
 
-
-class JobStore(Protocol):
+class Jobs(Protocol):
     def create(self, job: Job) -> None: ...
     def get(self, job_id: str) -> Job | None: ...
-    def update(self, job_id: str, **fields) -> None: ...
+    def update(self, job_id: str, **fields: Any) -> None: ...
     def delete(self, job_id: str) -> None: ...
-    def list_jobs(self, status: str | None, kind: str | None, limit: int, offset: int) -> list[Job]: ...
+    def recent(self, status: JobStatus | None, kind: str | None, limit: int, offset: int) -> list[Job]: ...
     def unfinished(self) -> list[Job]: ...
     def ended_before(self, timestamp: float) -> list[Job]: ...
 
 
-_JSON_FIELDS = ("params", "result", "webhook")
+_JSON_FIELDS = ("params", "webhook")
 _COLUMNS = tuple(Job.__dataclass_fields__)
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
 
 
-class SqliteJobStore:
-    """Every transition is written at once; WAL mode keeps readers and the writer apart."""
+def _encode(key: str, value: Any) -> Any:
+    return json.dumps(value) if key in _JSON_FIELDS and value is not None else value
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind TEXT, status TEXT, progress REAL, "
-                "error TEXT, name TEXT, params TEXT, result TEXT, filename TEXT, media_type TEXT, "
-                "webhook_url TEXT, webhook TEXT, created_at REAL, started_at REAL, finished_at REAL)"
-            )
-            self._db.execute("CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, kind, created_at)")
 
-    @staticmethod
-    def _row(job: Job) -> dict:
-        row = asdict(job)
-        for key in _JSON_FIELDS:
-            row[key] = json.dumps(row[key])
-        return row
+def _job(values: tuple[Any, ...]) -> Job:
+    row = dict(zip(_COLUMNS, values, strict=True))
+    row["params"] = json.loads(row["params"]) if row["params"] else {}
+    row["webhook"] = json.loads(row["webhook"]) if row["webhook"] else None
+    row["status"] = JobStatus(row["status"])
+    return Job(**row)
 
-    @staticmethod
-    def _job(values: tuple) -> Job:
-        row = dict(zip(_COLUMNS, values, strict=True))
-        for key in _JSON_FIELDS:
-            row[key] = json.loads(row[key]) if row[key] else ({} if key != "webhook" else None)
-        return Job(**row)
+
+class SqliteJobs:
+    """The `jobs` table: every transition written at once."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def create(self, job: Job) -> None:
-        row = self._row(job)
-        with self._lock:
-            self._db.execute(
-                f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-                [row[c] for c in _COLUMNS],
-            )
+        values = [_encode(column, getattr(job, column)) for column in _COLUMNS]
+        self._db.execute(f"INSERT INTO jobs ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", values)
 
     def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            values = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return self._job(values) if values else None
+        rows = self._db.execute(f"{_SELECT} WHERE id = ?", (job_id,))
+        return _job(rows[0]) if rows else None
 
-    def update(self, job_id: str, **fields) -> None:
-        for key in _JSON_FIELDS:
-            if key in fields:
-                fields[key] = json.dumps(fields[key])
+    def update(self, job_id: str, **fields: Any) -> None:
+        unknown = set(fields) - set(_COLUMNS)
+        if unknown:
+            raise TypeError(f"unknown job fields: {sorted(unknown)}")
         assignments = ", ".join(f"{key} = ?" for key in fields)
-        with self._lock:
-            self._db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", [*fields.values(), job_id])
+        values = [_encode(key, value) for key, value in fields.items()]
+        self._db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", [*values, job_id])
 
     def delete(self, job_id: str) -> None:
-        with self._lock:
-            self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+        self._db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
 
-    def _select(self, where: str, args: list, suffix: str = "") -> list[Job]:
-        with self._lock:
-            rows = self._db.execute(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE {where} {suffix}", args).fetchall()
-        return [self._job(r) for r in rows]
-
-    def list_jobs(self, status: str | None, kind: str | None, limit: int, offset: int) -> list[Job]:
+    def recent(self, status: JobStatus | None, kind: str | None, limit: int, offset: int) -> list[Job]:
         clauses, args = ["1 = 1"], []
         if status:
             clauses.append("status = ?")
-            args.append(status)
+            args.append(str(status))
         if kind:
             clauses.append("kind = ?")
             args.append(kind)
-        return self._select(" AND ".join(clauses), [*args, limit, offset], "ORDER BY created_at DESC LIMIT ? OFFSET ?")
+        where = " AND ".join(clauses)
+        rows = self._db.execute(
+            f"{_SELECT} WHERE {where} ORDER BY created_at DESC LIMIT ? OFFSET ?", [*args, limit, offset]
+        )
+        return [_job(row) for row in rows]
 
     def unfinished(self) -> list[Job]:
-        return self._select("status IN (?, ?)", [QUEUED, PROCESSING], "ORDER BY created_at")
+        rows = self._db.execute(
+            f"{_SELECT} WHERE status IN (?, ?) ORDER BY created_at", [JobStatus.QUEUED, JobStatus.PROCESSING]
+        )
+        return [_job(row) for row in rows]
 
     def ended_before(self, timestamp: float) -> list[Job]:
-        return self._select("finished_at IS NOT NULL AND finished_at < ?", [timestamp])
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        rows = self._db.execute(f"{_SELECT} WHERE finished_at IS NOT NULL AND finished_at < ?", [timestamp])
+        return [_job(row) for row in rows]

@@ -3,11 +3,11 @@
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from app.limits import Admission
-from app.services.jobs import FAILED, READY, Job
+from app.services.jobs import Job, JobStatus
 from app.services.system_stats import SystemStats, job_duration, tree_rss_bytes
 
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, float("inf"))
@@ -20,7 +20,7 @@ class _ScrapeTimeCollector(Collector):
         self.admission = admission
         self.stats = stats
 
-    def collect(self) -> Iterator:
+    def collect(self) -> Iterator[Metric]:
         snapshot = self.admission.snapshot()
         yield CounterMetricFamily(
             "media_rejected_requests",
@@ -73,7 +73,7 @@ class Metrics:
             registry=self.registry,
         )
         for kind in admission.caps:
-            for outcome in (READY, FAILED):
+            for outcome in (JobStatus.READY, JobStatus.FAILED):
                 self.jobs.labels(kind, outcome)
             self.duration.labels(kind)
         self.registry.register(_ScrapeTimeCollector(admission, stats))

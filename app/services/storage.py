@@ -55,6 +55,10 @@ class FileStorage(Protocol):
         """A local path to read a stored file from."""
         ...
 
+    def size(self, filename: str) -> int:
+        """Bytes of a stored file, 0 when it is gone."""
+        ...
+
     def delete(self, file_id: str, filename: str | None) -> None: ...
 
     def discard_work(self, file_id: str) -> None:
@@ -98,6 +102,11 @@ class LocalStorage:
         if path.parent != self.files or not path.is_file():
             raise NotFound("The file is no longer in storage.")
         return path
+
+    def size(self, filename: str) -> int:
+        """Bytes of a stored file, 0 when it is gone."""
+        path = self.files / Path(filename).name
+        return path.stat().st_size if path.is_file() else 0
 
     def delete(self, file_id: str, filename: str | None) -> None:
         self.discard_work(file_id)

@@ -9,15 +9,16 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import psutil
 
 from app.config import Settings
 from app.limits import Admission, CpuBudget
+from app.services.child_process import ChildProcess
 from app.services.jobs import Job
-from app.services.tts.engine_process import EngineProcess
 from app.services.tts.service import TtsService
 
 MB = 1024 * 1024
@@ -79,7 +80,16 @@ def tree_rss_bytes(process: psutil.Process) -> int:
     return total
 
 
-def _busy_and_total(times) -> tuple[float, float]:
+class _CpuTimes(Protocol):
+    """`psutil.cpu_times()`: a named tuple of seconds whose fields differ by platform (iowait: Linux only)."""
+
+    @property
+    def idle(self) -> float: ...
+
+    def __iter__(self) -> Iterator[float]: ...
+
+
+def _busy_and_total(times: _CpuTimes) -> tuple[float, float]:
     total = sum(times)
     idle = times.idle + getattr(times, "iowait", 0.0)
     return total - idle, total
@@ -138,7 +148,7 @@ class SystemStats:
         admission: Admission,
         tts: TtsService,
         settings: Settings | None = None,
-        engine_process: EngineProcess | None = None,
+        engine_process: ChildProcess | None = None,
         recent_jobs: int = 20,
     ) -> None:
         self.engine_process = engine_process
@@ -148,7 +158,7 @@ class SystemStats:
         self.settings = settings
         self.cpu = CpuSampler()
         self.started = time.time()
-        self._recent: deque[dict] = deque(maxlen=recent_jobs)
+        self._recent: deque[dict[str, Any]] = deque(maxlen=recent_jobs)
         self._lock = threading.Lock()
 
     async def on_job_end(self, job: Job) -> None:
@@ -166,11 +176,11 @@ class SystemStats:
         with self._lock:
             self._recent.append(entry)
 
-    def recent_jobs(self) -> list[dict]:
+    def recent_jobs(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(reversed(self._recent))
 
-    def collect(self) -> dict:
+    def collect(self) -> dict[str, Any]:
         cpu = self.cpu.sample()
         process = self.cpu.process
         memory = psutil.virtual_memory()

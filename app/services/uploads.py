@@ -3,21 +3,21 @@
 No HTTP framework here: the upload router feeds these functions and runs them in worker threads.
 """
 
-import ipaddress
 import re
-import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
-from urllib.parse import urljoin, urlsplit
+from typing import Any, BinaryIO
+from urllib.parse import urljoin
 
 import httpx
 
 from app.errors import InvalidInput, PayloadTooLarge
-from app.services.ffmpeg import MediaInfo, ffmpeg_binary, parse_probe_log
+from app.services.ffmpeg import Ffmpeg, MediaInfo, parse_probe_log
+from app.services.url_policy import Resolver, check_peer, check_url, resolve_host
+from app.services.url_policy import is_public_address as is_public_address
 
 MEDIA_KINDS = ("image", "video", "audio")
 CHUNK = 1024 * 1024
@@ -26,13 +26,10 @@ READ_TIMEOUT_S = 20.0
 TOTAL_TIMEOUT_S = 60.0
 MAX_REDIRECTS = 3
 _REDIRECTS = (301, 302, 303, 307, 308)
-_PROBE_TIMEOUT_S = 60.0
 MAX_IMAGE_PIXELS = 100_000_000
 _INPUT_RE = re.compile(r"^Input #0, (.+?), from ", re.MULTILINE)
 _WEBM_CODECS = {"vp8", "vp9", "av1", "opus", "vorbis", ""}
 _CONTAINER_EXT = {"wav": "wav", "mp3": "mp3", "ogg": "ogg", "flac": "flac", "aac": "aac", "avi": "avi"}
-
-Resolver = Callable[[str, int], list[str]]
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,7 @@ class DetectedMedia:
 
     media_type: str
     ext: str
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def sniff_image(head: bytes) -> str | None:
@@ -57,17 +54,17 @@ def sniff_image(head: bytes) -> str | None:
     return None
 
 
-def detect_media(path: Path, binary: str | None = None) -> DetectedMedia:
+def detect_media(path: Path, ffmpeg: Ffmpeg) -> DetectedMedia:
     """Magic bytes for images, then ffmpeg for video and audio; InvalidInput for anything unreadable."""
     with path.open("rb") as file:
         head = file.read(16)
     if not head:
         raise InvalidInput("The uploaded file is empty.")
     image_ext = sniff_image(head)
-    log = _ffmpeg_log(path, binary)
+    log = _ffmpeg_log(ffmpeg, path)
     info = parse_probe_log(log)
     if image_ext is not None:
-        return _image(path, image_ext, info, binary)
+        return _image(ffmpeg, path, image_ext, info)
     if info is None:
         raise InvalidInput("The file is not a readable image, video or audio file (ffmpeg cannot decode it).")
     if info.has_video:
@@ -76,7 +73,7 @@ def detect_media(path: Path, binary: str | None = None) -> DetectedMedia:
                 "The file is an unsupported image format or a video without a duration; "
                 "images must be PNG, JPEG, GIF or WebP."
             )
-        facts = {"duration": round(info.duration, 3), "width": info.width, "height": info.height}
+        facts: dict[str, Any] = {"duration": round(info.duration, 3), "width": info.width, "height": info.height}
         facts.update({"fps": info.fps, "video_codec": info.video_codec, "audio_codec": info.audio_codec or None})
         return DetectedMedia("video", _container_ext(log, info), {"media_type": "video", **facts})
     if info.duration <= 0:
@@ -93,34 +90,31 @@ def check_declared(detected: DetectedMedia, declared: str) -> None:
         )
 
 
-def _image(path: Path, ext: str, info: MediaInfo | None, binary: str | None) -> DetectedMedia:
+def _image(ffmpeg: Ffmpeg, path: Path, ext: str, info: MediaInfo | None) -> DetectedMedia:
     if info is None or not info.has_video or info.width <= 0 or info.height <= 0:
         raise InvalidInput(f"The file starts like a {ext.upper()} image but is corrupt (ffmpeg cannot read it).")
     if info.width * info.height > MAX_IMAGE_PIXELS:
         raise InvalidInput(
             f"The image is {info.width}x{info.height}; at most {MAX_IMAGE_PIXELS:,} pixels are accepted."
         )
-    cmd = [ffmpeg_binary(binary), "-hide_banner", "-nostdin", "-v", "error", "-xerror", "-i", str(path)]
-    cmd += ["-frames:v", "1", "-f", "null", "-"]
+    cmd = ffmpeg.command("-v", "error", "-xerror", "-i", str(path), "-frames:v", "1", "-f", "null", "-")
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False)
+        done = subprocess.run(cmd, capture_output=True, timeout=ffmpeg.probe_timeout_s, check=False)
     except subprocess.TimeoutExpired as exc:
         raise InvalidInput("Timed out decoding the image.") from exc
     if done.returncode != 0:
         raise InvalidInput(f"The file starts like a {ext.upper()} image but is corrupt (it cannot be decoded).")
-    facts: dict = {"media_type": "image", "width": info.width, "height": info.height, "format": ext}
+    facts: dict[str, Any] = {"media_type": "image", "width": info.width, "height": info.height, "format": ext}
     if info.duration > 0:
         facts["duration"] = round(info.duration, 3)
     return DetectedMedia("image", ext, facts)
 
 
-def _ffmpeg_log(path: Path, binary: str | None) -> str:
-    cmd = [ffmpeg_binary(binary), "-hide_banner", "-nostdin", "-i", str(path)]
+def _ffmpeg_log(ffmpeg: Ffmpeg, path: Path) -> str:
     try:
-        done = subprocess.run(cmd, capture_output=True, timeout=_PROBE_TIMEOUT_S, check=False)
+        return ffmpeg.probe_log(path)
     except subprocess.TimeoutExpired as exc:
         raise InvalidInput("Timed out reading the uploaded file.") from exc
-    return done.stderr.decode("utf-8", errors="replace")
 
 
 def _container_ext(log: str, info: MediaInfo) -> str:
@@ -166,45 +160,6 @@ def too_large(cap_bytes: int) -> PayloadTooLarge:
     return PayloadTooLarge(_too_large(cap_bytes))
 
 
-def resolve_host(host: str, port: int) -> list[str]:
-    """Every address `host` resolves to (blocking)."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise InvalidInput(f"The host '{host}' of the URL cannot be resolved.") from exc
-    return sorted({info[4][0] for info in infos})
-
-
-def is_public_address(address: str) -> bool:
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    blocked = ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
-    return not (blocked or ip.is_unspecified or not ip.is_global)
-
-
-def check_url(url: str, allow_private: bool, resolve: Resolver = resolve_host) -> str:
-    """An http(s) URL whose host resolves only to public addresses (unless private ones are allowed)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https"):
-        raise InvalidInput("Field 'url' must be an http or https URL.")
-    host = parts.hostname
-    if not host:
-        raise InvalidInput("Field 'url' has no host.")
-    try:
-        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    except ValueError as exc:
-        raise InvalidInput("Field 'url' has an invalid port.") from exc
-    if not allow_private:
-        for address in resolve(host, port):
-            if not is_public_address(address):
-                raise InvalidInput(
-                    f"The URL host '{host}' resolves to a private, loopback, link-local or reserved address "
-                    f"({address}); such URLs are refused (ALLOW_PRIVATE_URLS)."
-                )
-    return url.strip()
-
-
 def download_url(
     url: str,
     dest: Path,
@@ -224,7 +179,7 @@ def download_url(
                 url = check_url(url, allow_private, resolve)
                 with client.stream("GET", url) as response:
                     if not allow_private:
-                        _check_peer(response)
+                        check_peer(response)
                     if response.status_code in _REDIRECTS and "location" in response.headers:
                         url = urljoin(url, response.headers["location"])
                         continue
@@ -239,14 +194,6 @@ def download_url(
     except httpx.HTTPError as exc:
         raise InvalidInput(f"Downloading the URL failed: {type(exc).__name__}: {exc}".rstrip(": ")) from exc
     raise InvalidInput(f"The URL redirected more than {MAX_REDIRECTS} times.")
-
-
-def _check_peer(response: httpx.Response) -> None:
-    """The address actually connected to must be public too (a DNS answer may change between checks)."""
-    stream = response.extensions.get("network_stream")
-    peer = stream.get_extra_info("server_addr") if stream is not None else None
-    if peer and not is_public_address(str(peer[0])):
-        raise InvalidInput(f"The URL connected to a non-public address ({peer[0]}); refused.")
 
 
 def _body(response: httpx.Response, deadline: float, total_timeout_s: float) -> Iterable[bytes]:

@@ -5,15 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from app.services.ffmpeg import ffmpeg_binary
+from app.services.ffmpeg import Ffmpeg
 
 ENCODE = ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
 AUDIO = ["-c:a", "aac", "-ar", "48000", "-ac", "2"]
+FFMPEG = Ffmpeg.locate()
 
 
 def make_media(*args: str) -> None:
     """Run ffmpeg with `args` (inputs, options, output), failing loudly."""
-    cmd = [ffmpeg_binary(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *args]
+    cmd = FFMPEG.command("-loglevel", "error", "-y", *args)
     subprocess.run(cmd, check=True, capture_output=True)
 
 

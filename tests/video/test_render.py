@@ -3,14 +3,19 @@
 import json
 import re
 import subprocess
+import threading
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from app.errors import InvalidInput
-from app.services.ffmpeg import RenderFailed, ffmpeg_binary, probe
+from app.services.cancellation import Cancelled, CancelScope
+from app.services.ffmpeg import RenderFailed
 from app.services.video.captions import CaptionStyle, Word, available_fonts, build_ass, parse_captions
 from app.services.video.render import merge_videos, render_captioned_video
+from tests.video.conftest import FFMPEG
 
 WIDTH, HEIGHT = 360, 640
 WORDS = [
@@ -23,13 +28,13 @@ WORDS = [
 
 def streams(path: Path) -> list[str]:
     """The `Stream #` lines ffmpeg prints for a file."""
-    done = subprocess.run([ffmpeg_binary(), "-hide_banner", "-i", str(path)], capture_output=True, text=True)
+    done = subprocess.run(FFMPEG.command("-i", str(path)), capture_output=True, text=True)
     return [line.strip() for line in done.stderr.splitlines() if line.strip().startswith("Stream #")]
 
 
 def frame(path: Path, seconds: float) -> bytes:
     """One decoded frame as raw RGB24 bytes."""
-    cmd = [ffmpeg_binary(), "-v", "error", "-ss", str(seconds), "-i", str(path), "-frames:v", "1"]
+    cmd = FFMPEG.command("-v", "error", "-ss", str(seconds), "-i", str(path), "-frames:v", "1")
     cmd += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]
     return subprocess.run(cmd, capture_output=True, check=True).stdout
 
@@ -42,7 +47,7 @@ def changed_fraction(a: bytes, b: bytes, first_row: int, last_row: int, width: i
 
 
 def mean_volume(path: Path) -> float:
-    cmd = [ffmpeg_binary(), "-hide_banner", "-i", str(path), "-map", "0:a", "-af", "volumedetect", "-f", "null", "-"]
+    cmd = FFMPEG.command("-i", str(path), "-map", "0:a", "-af", "volumedetect", "-f", "null", "-")
     log = subprocess.run(cmd, capture_output=True, text=True).stderr
     match = re.search(r"mean_volume: (-?[\d.]+|-inf) dB", log)
     assert match, log[-500:]
@@ -61,6 +66,7 @@ def render(background: Path, audio: Path, out: Path, **overrides: object) -> Non
         "effect": "none",
         "style": CaptionStyle(),
         "threads": 2,
+        "ffmpeg": FFMPEG,
         **overrides,
     }
     render_captioned_video(**values)  # type: ignore[arg-type]
@@ -72,8 +78,8 @@ def test_captioned_render_matches_audio_and_burns_captions(image_png: Path, narr
     render(image_png, narration_wav, captioned, progress=fractions.append)
     render(image_png, narration_wav, plain, words=None)
 
-    info = probe(captioned)
-    assert abs(info.duration - probe(narration_wav).duration) <= 0.1
+    info = FFMPEG.probe(captioned)
+    assert abs(info.duration - FFMPEG.probe(narration_wav).duration) <= 0.1
     assert (info.width, info.height) == (WIDTH, HEIGHT)
     found = streams(captioned)
     assert len(found) == 2
@@ -90,7 +96,7 @@ def test_captioned_render_matches_audio_and_burns_captions(image_png: Path, narr
 def test_every_effect_renders(effect: str, image_png: Path, narration_wav: Path, tmp_path: Path):
     out = tmp_path / f"{effect}.mp4"
     render(image_png, narration_wav, out, effect=effect, style=CaptionStyle(highlight_color="#FFD700"))
-    info = probe(out)
+    info = FFMPEG.probe(out)
     assert abs(info.duration - 3.0) <= 0.1
     assert (info.width, info.height, info.video_codec, info.audio_codec) == (WIDTH, HEIGHT, "h264", "aac")
     if effect != "none":
@@ -100,7 +106,7 @@ def test_every_effect_renders(effect: str, image_png: Path, narration_wav: Path,
 def test_short_video_background_loops_to_narration(short_video: Path, narration_wav: Path, tmp_path: Path):
     out = tmp_path / "looped.mp4"
     render(short_video, narration_wav, out, background_is_video=True, width=320, height=568)
-    info = probe(out)
+    info = FFMPEG.probe(out)
     assert abs(info.duration - 3.0) <= 0.1
     assert (info.width, info.height, info.fps) == (320, 568, 25.0)
     assert len(streams(out)) == 2
@@ -111,7 +117,7 @@ def test_render_into_folder_with_filtergraph_special_characters(image_png: Path,
     folder.mkdir()
     out = folder / "video.mp4"
     render(image_png, narration_wav, out)
-    assert probe(out).has_video
+    assert FFMPEG.probe(out).has_video
     assert sorted(p.name for p in folder.iterdir()) == ["video.mp4"]
 
 
@@ -127,14 +133,14 @@ def test_probe_rejects_non_media(tmp_path: Path):
     text = tmp_path / "notes.mp4"
     text.write_text("this is not a video\n")
     with pytest.raises(InvalidInput, match=r"notes\.mp4"):
-        probe(text)
+        FFMPEG.probe(text)
 
 
 def test_merge_mixed_clips_fits_to_first(mixed_clips: list[Path], tmp_path: Path):
     out = tmp_path / "merged.mp4"
     fractions: list[float] = []
-    assert merge_videos(mixed_clips, out, None, 1.0, 2, fractions.append) == "reencode"
-    info = probe(out)
+    assert merge_videos(mixed_clips, out, None, 1.0, 2, fractions.append, ffmpeg=FFMPEG) == "reencode"
+    info = FFMPEG.probe(out)
     assert abs(info.duration - 4.0) <= 0.2
     assert (info.width, info.height, info.has_audio) == (360, 640, True)
     assert fractions[-1] == 1.0
@@ -142,19 +148,61 @@ def test_merge_mixed_clips_fits_to_first(mixed_clips: list[Path], tmp_path: Path
 
 def test_merge_with_music_is_audible(silent_clips: list[Path], music_wav: Path, tmp_path: Path):
     out = tmp_path / "music.mp4"
-    assert merge_videos(silent_clips, out, music_wav, 0.2, 2) == "reencode"
-    info = probe(out)
+    assert merge_videos(silent_clips, out, music_wav, 0.2, 2, ffmpeg=FFMPEG) == "reencode"
+    info = FFMPEG.probe(out)
     assert info.has_audio and abs(info.duration - 2.0) <= 0.2
     assert mean_volume(out) > -60
 
 
 def test_merge_identical_clips_copies_streams(same_clips: list[Path], tmp_path: Path):
     out = tmp_path / "copied.mp4"
-    assert merge_videos(same_clips, out, None, 1.0, 2) == "copy"
-    info = probe(out)
+    assert merge_videos(same_clips, out, None, 1.0, 2, ffmpeg=FFMPEG) == "copy"
+    info = FFMPEG.probe(out)
     assert abs(info.duration - 2.0) <= 0.2
     assert (info.width, info.height) == (320, 240)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["copied.mp4"]
+
+
+def ffmpeg_children() -> list[psutil.Process]:
+    """The ffmpeg processes this test process started and has not reaped."""
+    return [p for p in psutil.Process().children(recursive=True) if "ffmpeg" in p.name()]
+
+
+def test_cancelling_the_scope_kills_a_running_ffmpeg_at_once(tmp_path: Path):
+    scope, started, finished = CancelScope(), threading.Event(), threading.Event()
+    raised: list[BaseException] = []
+    ten_minutes = ["-re", "-f", "lavfi", "-i", "sine=frequency=440:duration=600", "-c:a", "aac"]
+
+    def job() -> None:
+        try:
+            with scope.active():
+                FFMPEG.run([*ten_minutes, str(tmp_path / "long.m4a")], 600.0, 1, lambda _: started.set())
+        except BaseException as exc:
+            raised.append(exc)
+        finally:
+            finished.set()
+
+    threading.Thread(target=job, daemon=True).start()
+    assert started.wait(20), "ffmpeg reported no progress"
+    assert len(ffmpeg_children()) == 1
+    cancelled_at = time.monotonic()
+    scope.cancel("the job ran past its timeout")
+
+    assert finished.wait(20), "ffmpeg was not killed"
+    assert time.monotonic() - cancelled_at < 20
+    assert [type(exc) for exc in raised] == [Cancelled]
+    assert raised[0].message == "the job ran past its timeout"
+    assert ffmpeg_children() == []
+
+
+def test_nothing_starts_in_a_scope_already_cancelled(narration_wav: Path, tmp_path: Path):
+    scope = CancelScope()
+    scope.cancel("shutting down")
+    with scope.active(), pytest.raises(Cancelled, match="shutting down"):
+        FFMPEG.run(["-i", str(narration_wav), str(tmp_path / "never.wav")])
+    with scope.active(), pytest.raises(Cancelled):
+        FFMPEG.probe(narration_wav)
+    assert list(tmp_path.iterdir()) == [] and ffmpeg_children() == []
 
 
 SRT = """1

@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from app.services.tts.g2p import Unit
 
@@ -11,6 +12,14 @@ FRAME_SAMPLES = 600
 SAMPLE_RATE = 24_000
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])|\n+")
 _BREAKS = ("!.?…。！？", ":;", ",—、，")
+
+
+class WordTime(TypedDict):
+    """A spoken word and when it starts and ends in the audio, in seconds."""
+
+    word: str
+    start: float
+    end: float
 
 
 def split_sentences(text: str) -> list[str]:
@@ -30,9 +39,9 @@ class Chunk:
                 parts.append(" ")
         return "".join(parts)
 
-    def word_times(self, durations: list[int], offset_s: float) -> list[dict]:
+    def word_times(self, durations: list[int], offset_s: float) -> list[WordTime]:
         """Start and end of each word from per-token frame durations (pads included)."""
-        words = []
+        words: list[WordTime] = []
         frames = durations[0] if durations else 0
         index = 1
         for i, unit in enumerate(self.units):

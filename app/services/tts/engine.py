@@ -1,6 +1,6 @@
 """The interface both Kokoro engines implement: phonemes + style + speed -> audio + durations."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -24,7 +24,6 @@ class LoadedEngine:
     engine: TtsEngine
     voices: VoiceLibrary
     weights: str
-    notes: list[str] = field(default_factory=list)
 
 
 def style_for(pack: np.ndarray, n_tokens: int) -> np.ndarray:

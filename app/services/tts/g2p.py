@@ -10,7 +10,7 @@ import re
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypedDict
 
 if TYPE_CHECKING:
     from misaki import en
@@ -60,6 +60,27 @@ class Unit:
         return bool(_WORD_CHARS.search(self.text))
 
 
+class LanguageInfo(TypedDict):
+    """One language of `languages()`: `reason` says why it is unavailable (None when available)."""
+
+    code: str
+    name: str
+    available: bool
+    reason: str | None
+
+
+class G2p(Protocol):
+    """What the TTS service needs of a G2P: `G2pRegistry` in the engine, `RemoteG2p` in the API process."""
+
+    unavailable: dict[str, str]
+
+    def available(self, code: str) -> bool: ...
+
+    def languages(self) -> list[LanguageInfo]: ...
+
+    def phonemize(self, sentence: str, code: str) -> list[Unit]: ...
+
+
 def normalize_lang_code(code: str) -> str:
     code = code.strip().lower()
     return LANG_ALIASES.get(code, code)
@@ -77,7 +98,7 @@ def offline_english_g2p(british: bool) -> "en.G2P":
     """misaki's English G2P on the installed spaCy model, never calling spaCy's downloader."""
     from misaki import en, espeak
 
-    class OfflineEnglishG2P(en.G2P):
+    class OfflineEnglishG2P(en.G2P):  # type: ignore[misc]  # misaki ships no types: en.G2P is Any
         def __init__(self) -> None:
             self.version = None
             self.british = british
@@ -171,7 +192,7 @@ class G2pRegistry:
     def available(self, code: str) -> bool:
         return code in self._g2p
 
-    def languages(self) -> list[dict]:
+    def languages(self) -> list[LanguageInfo]:
         return [
             {
                 "code": code,

@@ -1,30 +1,39 @@
 """The TTS job: synthesize a validated request into a stored audio file with its word timestamps."""
 
+from pydantic import BaseModel
+
+from app.services.ffmpeg import Ffmpeg
 from app.services.jobs import Job
 from app.services.runner import Handler, JobContext, JobOutput
-from app.services.tts.service import SpeechRequest, TtsService, encode_audio
+from app.services.tts.service import SpeechRequest, TtsService
 
 
-def make_tts_handler(tts: TtsService, ffmpeg: str) -> Handler:
+class TtsParams(BaseModel):
+    """What a `tts` job stores: the validated speech request."""
+
+    speech: SpeechRequest
+
+
+def make_tts_handler(tts: TtsService, ffmpeg: Ffmpeg) -> Handler:
     def run(job: Job, context: JobContext) -> JobOutput:
-        request = SpeechRequest(**job.params["request"])
+        request = TtsParams.model_validate(job.params).speech
         wav = context.work_dir / "speech.wav"
         result = tts.synthesize_to_wav(request, wav, context.threads, context.progress)
         out = wav
         if request.format != "wav":
             out = context.work_dir / f"speech.{request.format}"
-            encode_audio(wav, request.format, out, ffmpeg, context.threads())
+            ffmpeg.encode_audio(wav, request.format, out, context.threads())
             wav.unlink()
-        info = {
+        facts = {
             "duration": round(result.duration_s, 3),
             "sample_rate": 24_000,
             "format": request.format,
             "voice": request.voice,
             "lang_code": request.lang_code,
             "speed": request.speed,
-            "engine": tts.loaded.engine.name,
+            "engine": tts.require().engine.name,
             "words": result.words,
         }
-        return JobOutput(out, request.format, info)
+        return JobOutput(out, request.format, facts)
 
     return run

@@ -1,8 +1,6 @@
-"""Chooses and loads the TTS engine once per process, as TTS_ENGINE says."""
+"""Chooses and loads the TTS engine, as TTS_ENGINE says; the engine process calls it once."""
 
-import functools
 import logging
-from pathlib import Path
 
 from app.config import Settings
 from app.errors import EngineUnavailable
@@ -24,12 +22,12 @@ def _load_engine(settings: Settings) -> LoadedEngine:
             model_dir = find_model_dir(
                 settings.kokoro_model_dir, settings.kokoro_repo_id, allow_download=mode == "torch"
             )
-            return _cached_torch(model_dir.resolve(), settings.kokoro_repo_id)
+            return load_torch_engine(model_dir.resolve(), settings.kokoro_repo_id)
         except EngineUnavailable as exc:
             reasons.append(f"torch engine: {exc.message}")
     if mode in ("auto", "onnx"):
         try:
-            return _cached_onnx(
+            return load_onnx_engine(
                 settings.kokoro_onnx_model,
                 settings.kokoro_onnx_voices,
                 settings.kokoro_model_dir,
@@ -40,31 +38,15 @@ def _load_engine(settings: Settings) -> LoadedEngine:
     raise EngineUnavailable(" ".join(reasons))
 
 
-@functools.cache
-def _cached_torch(model_dir: Path, repo_id: str) -> LoadedEngine:
-    return load_torch_engine(model_dir, repo_id)
-
-
-@functools.cache
-def _cached_onnx(model: Path | None, voices: Path | None, model_dir: Path | None, cache: Path) -> LoadedEngine:
-    return load_onnx_engine(model, voices, model_dir, cache)
-
-
-@functools.cache
-def _cached_g2p(vocab: frozenset[str]) -> G2pRegistry:
-    registry = G2pRegistry(vocab)
-    registry.load()
-    return registry
-
-
 def build_tts_service(settings: Settings) -> TtsService:
-    """Engine, voices and G2P loaded once per process and shared; warmed up when WARMUP is on."""
+    """Engine, voices and G2P loaded; warmed up when WARMUP is on."""
     try:
         loaded = _load_engine(settings)
     except EngineUnavailable as exc:
         log.warning("TTS unavailable: %s", exc.message)
         return TtsService.unavailable(settings, exc.message)
-    g2p = _cached_g2p(frozenset(loaded.engine.vocab))
+    g2p = G2pRegistry(loaded.engine.vocab)
+    g2p.load()
     service = TtsService.serving(settings, loaded, g2p)
     log.info(
         "TTS engine %s, weights %s, %d voices, default voice %s",

@@ -2,19 +2,20 @@
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 import soundfile
 
 from app.config import Settings
 from app.errors import EngineUnavailable, InvalidInput, PayloadTooLarge, UnprocessableInput
-from app.services.ffmpeg import RenderFailed, run_ffmpeg
-from app.services.tts.chunking import SAMPLE_RATE, Chunk, pack_chunks, split_sentences
+from app.services.ffmpeg import ENCODER_ARGS as ENCODER_ARGS
+from app.services.tts.chunking import SAMPLE_RATE, Chunk, WordTime, pack_chunks, split_sentences
 from app.services.tts.engine import LoadedEngine, style_for, token_ids
-from app.services.tts.g2p import LANGUAGES, G2pRegistry, normalize_lang_code
+from app.services.tts.g2p import LANGUAGES, G2p, normalize_lang_code
 
 log = logging.getLogger("app.tts")
 
@@ -22,13 +23,6 @@ AUDIO_FORMATS = ("wav", "mp3", "opus", "flac", "aac", "pcm")
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
 CJK_LANGUAGES = ("j", "z")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
-ENCODER_ARGS = {
-    "mp3": ["-c:a", "libmp3lame", "-b:a", "128k", "-f", "mp3"],
-    "opus": ["-c:a", "libopus", "-b:a", "64k", "-f", "ogg"],
-    "flac": ["-c:a", "flac", "-f", "flac"],
-    "aac": ["-c:a", "aac", "-b:a", "128k", "-f", "adts"],
-    "pcm": ["-c:a", "pcm_s16le", "-f", "s16le"],
-}
 
 
 @dataclass(frozen=True)
@@ -45,16 +39,18 @@ class SpeechRequest:
 @dataclass
 class SpeechResult:
     duration_s: float
-    words: list[dict]
-    chunks: int
+    words: list[WordTime]
 
 
-def encode_audio(wav: Path, fmt: str, out: Path, ffmpeg: str, threads: int) -> None:
-    """Convert a WAV to another format with one ffmpeg process."""
-    try:
-        run_ffmpeg(["-i", str(wav), "-ac", "1", *ENCODER_ARGS[fmt], str(out)], None, threads, None, ffmpeg)
-    except RenderFailed as exc:
-        raise RenderFailed(f"ffmpeg could not encode {fmt}: {exc.message}") from exc
+class EngineInfo(TypedDict):
+    """`TtsService.describe()`: which engine, weights and voices; or why text to speech is unavailable."""
+
+    available: bool
+    engine: str | None
+    weights: str | None
+    voices: list[str]
+    default_voice: str | None
+    reason: str | None
 
 
 class TtsService:
@@ -63,7 +59,7 @@ class TtsService:
     def __init__(
         self,
         loaded: LoadedEngine | None,
-        g2p: G2pRegistry | None,
+        g2p: G2p | None,
         unavailable_reason: str | None,
         default_lang_code: str,
         max_text_chars: int,
@@ -77,7 +73,7 @@ class TtsService:
         self.max_text_chars = max_text_chars
 
     @classmethod
-    def serving(cls, settings: Settings, loaded: LoadedEngine, g2p: G2pRegistry) -> "TtsService":
+    def serving(cls, settings: Settings, loaded: LoadedEngine, g2p: G2p) -> "TtsService":
         """The service on a loaded engine and its G2P, with the settings' defaults and text limit."""
         return cls(loaded, g2p, None, settings.default_lang_code, settings.max_text_chars, settings.default_voice)
 
@@ -91,13 +87,18 @@ class TtsService:
         return self.loaded is not None and self.g2p is not None
 
     def require(self) -> LoadedEngine:
-        if not self.available:
-            raise EngineUnavailable(f"Text to speech is unavailable: {self.unavailable_reason}")
-        return self.loaded
+        return self.ready()[0]
 
-    def describe(self) -> dict:
+    def ready(self) -> tuple[LoadedEngine, G2p]:
+        """The engine and the G2P; `EngineUnavailable` (with the reason) when either is missing."""
+        if self.loaded is None or self.g2p is None:
+            raise EngineUnavailable(f"Text to speech is unavailable: {self.unavailable_reason}")
+        return self.loaded, self.g2p
+
+    def describe(self) -> EngineInfo:
         """Which engine, which weights, which voices; or why text to speech is unavailable."""
-        if not self.available:
+        loaded = self.loaded
+        if loaded is None or self.g2p is None:
             return {
                 "available": False,
                 "engine": None,
@@ -108,9 +109,9 @@ class TtsService:
             }
         return {
             "available": True,
-            "engine": self.loaded.engine.name,
-            "weights": self.loaded.weights,
-            "voices": self.loaded.voices.names(),
+            "engine": loaded.engine.name,
+            "weights": loaded.weights,
+            "voices": loaded.voices.names(),
             "default_voice": self.default_voice(),
             "reason": None,
         }
@@ -134,29 +135,39 @@ class TtsService:
         if fmt not in AUDIO_FORMATS:
             raise UnprocessableInput(f"Unknown format '{fmt}'. Use one of: {', '.join(AUDIO_FORMATS)}.")
         voice = (voice or "").strip() or self.default_voice()
+        if voice is None:  # no voice given and none installed
+            raise EngineUnavailable("Text to speech is unavailable: the engine has no voice installed.")
         loaded.voices.parse(voice)
         return SpeechRequest(text, voice, float(speed), self._language(text, voice, lang_code), fmt)
 
     def _language(self, text: str, voice: str, lang_code: str | None) -> str:
         """lang_code when given; else the voice's language, except that a Japanese or Chinese voice
         on text with no CJK characters reads it as DEFAULT_LANG_CODE (the packaged voices are Japanese)."""
+        loaded, g2p = self.ready()
         if lang_code and lang_code.strip():
             code = normalize_lang_code(lang_code)
             if code not in LANGUAGES:
                 raise UnprocessableInput(f"Unknown lang_code '{lang_code}'. Use one of: {', '.join(LANGUAGES)}.")
-            if not self.g2p.available(code):
-                raise UnprocessableInput(self.g2p.unavailable.get(code, f"Language '{code}' is unavailable."))
+            if not g2p.available(code):
+                raise UnprocessableInput(g2p.unavailable.get(code, f"Language '{code}' is unavailable."))
             return code
-        code = self.loaded.voices.language_of(voice)
-        if code is None or not self.g2p.available(code) or (code in CJK_LANGUAGES and not _CJK.search(text)):
+        voice_code = loaded.voices.language_of(voice)
+        if (
+            voice_code is None
+            or not g2p.available(voice_code)
+            or (voice_code in CJK_LANGUAGES and not _CJK.search(text))
+        ):
             code = self.default_lang_code
-        if not self.g2p.available(code):
-            reason = self.g2p.unavailable.get(code, f"language '{code}' is not installed")
+        else:
+            code = voice_code
+        if not g2p.available(code):
+            reason = g2p.unavailable.get(code, f"language '{code}' is not installed")
             raise UnprocessableInput(f"Give a lang_code whose G2P is available: {reason}")
         return code
 
     def chunks(self, request: SpeechRequest) -> list[Chunk]:
-        sentences = [self.g2p.phonemize(s, request.lang_code) for s in split_sentences(request.text)]
+        _, g2p = self.ready()
+        sentences = [g2p.phonemize(s, request.lang_code) for s in split_sentences(request.text)]
         chunks = pack_chunks(sentences)
         if not chunks:
             raise InvalidInput("The text has nothing that can be spoken.")
@@ -164,7 +175,7 @@ class TtsService:
 
     def stream(
         self, request: SpeechRequest, threads: Callable[[], int]
-    ) -> Iterator[tuple[np.ndarray, list[dict], int, int]]:
+    ) -> Generator[tuple[np.ndarray, list[WordTime], int, int], None, None]:
         """Audio chunk by chunk as it is synthesized: (samples, words, index, count)."""
         loaded = self.require()
         pack = loaded.voices.resolve(request.voice)
@@ -187,13 +198,12 @@ class TtsService:
         progress: Callable[[float], None] = lambda _: None,
     ) -> SpeechResult:
         """Write 16-bit mono 24 kHz WAV chunk by chunk; the whole audio is never held in memory."""
-        words: list[dict] = []
+        words: list[WordTime] = []
         samples = 0
-        count = 0
         with soundfile.SoundFile(out, "w", samplerate=SAMPLE_RATE, channels=1, subtype="PCM_16") as wav:
             for audio, chunk_words, index, count in self.stream(request, threads):
                 wav.write(audio)
                 samples += len(audio)
                 words.extend(chunk_words)
                 progress(90.0 * (index + 1) / count)
-        return SpeechResult(duration_s=samples / SAMPLE_RATE, words=words, chunks=count)
+        return SpeechResult(duration_s=samples / SAMPLE_RATE, words=words)

@@ -4,12 +4,16 @@ import json
 import logging
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from app.errors import EngineUnavailable
 from app.services.tts.engine import LoadedEngine, token_ids
 from app.services.tts.voices import VoiceLibrary, load_pt_voices
+
+if TYPE_CHECKING:
+    from kokoro import KModel
 
 log = logging.getLogger("app.tts.torch")
 
@@ -22,7 +26,7 @@ class TorchKokoroEngine:
 
     name = "torch"
 
-    def __init__(self, model, vocab: dict[str, int]) -> None:
+    def __init__(self, model: "KModel", vocab: dict[str, int]) -> None:
         import torch
 
         self._torch = torch

@@ -3,6 +3,7 @@
 import logging
 import re
 from pathlib import Path
+from typing import TypedDict
 
 import numpy as np
 
@@ -12,6 +13,12 @@ from app.services.tts.g2p import LANGUAGES
 log = logging.getLogger("app.tts.voices")
 
 _BLEND_PART = re.compile(r"^\s*([A-Za-z0-9_\-]+)\s*(?:\(\s*([0-9]*\.?[0-9]+)\s*\))?\s*$")
+
+
+class VoiceInfo(TypedDict):
+    name: str
+    lang_code: str | None
+    language: str | None
 
 
 def voice_language(name: str) -> str | None:
@@ -60,7 +67,7 @@ class VoiceLibrary:
         """The preferred voice when installed, else the first installed one."""
         return preferred if preferred in self.voices else next(iter(self.voices), None)
 
-    def describe(self, lang_code: str | None = None) -> list[dict]:
+    def describe(self, lang_code: str | None = None) -> list[VoiceInfo]:
         return [
             {"name": name, "lang_code": voice_language(name), "language": LANGUAGES.get(name[0])}
             for name in self.voices
@@ -91,7 +98,9 @@ class VoiceLibrary:
         key = "+".join(f"{n}({w})" for n, w in parts)
         if key not in self._blends:
             total = sum(w for _, w in parts)
-            self._blends[key] = sum(self.voices[n] * (w / total) for n, w in parts).astype(np.float32)
+            blend = sum(self.voices[n] * (w / total) for n, w in parts)
+            assert isinstance(blend, np.ndarray)  # two or more parts: never sum's start value 0
+            self._blends[key] = blend.astype(np.float32)
         return self._blends[key]
 
     def language_of(self, spec: str) -> str | None:

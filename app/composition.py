@@ -1,0 +1,138 @@
+"""The composition root: every long-lived service of one app, built in order and closed in reverse.
+
+`open_services` is entered by the app's lifespan under an `AsyncExitStack`, so a startup that fails half-way
+closes what it had already opened. An engine process handed in (tests share one) is used, not closed.
+"""
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+
+from app.config import Settings
+from app.errors import EngineUnavailable
+from app.limits import Admission, CpuBudget
+from app.services.child_process import ChildProcess
+from app.services.database import Database
+from app.services.ffmpeg import Ffmpeg
+from app.services.files import Files
+from app.services.heavy import HeavyWork
+from app.services.inline_speech import InlineSpeech
+from app.services.jobs import INTERRUPTED, SqliteJobs
+from app.services.metrics import Metrics
+from app.services.retention import sweep_forever
+from app.services.runner import JobRunner
+from app.services.storage import LocalStorage
+from app.services.system_stats import SystemStats
+from app.services.tts.engine_process import start_engine_process, tts_service_on
+from app.services.tts.job import make_tts_handler
+from app.services.tts.service import TtsService
+from app.services.video.job import make_video_handler
+from app.services.webhooks import WebhookSender
+
+log = logging.getLogger("app")
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything routes and middleware may use; built once per app by `open_services`."""
+
+    settings: Settings
+    budget: CpuBudget
+    admission: Admission
+    heavy: HeavyWork
+    jobs: SqliteJobs
+    files: Files
+    ffmpeg: Ffmpeg
+    engine: ChildProcess | None
+    tts: TtsService
+    runner: JobRunner
+    inline_speech: InlineSpeech
+    system_stats: SystemStats
+    metrics: Metrics
+
+
+def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
+    cap = settings.max_cpu_threads or "none"
+    timeouts = ", ".join(f"{kind}={seconds:g}" for kind, seconds in settings.job_timeout_s.items())
+    return [
+        f"caps: tts={settings.max_concurrent_tts} video={settings.max_concurrent_video} "
+        f"heavy={settings.max_concurrent_heavy_tasks} queue={settings.max_queued_jobs}; time limits (s): {timeouts}",
+        f"{budget.cores} cores available, using {budget.threads} threads (limit: MAX_CPU_THREADS={cap}, "
+        f"CPU_USAGE_LIMIT={settings.cpu_usage_limit})",
+        f"heavy work at nice {budget.nice} on cores {list(budget.pinned_cores) or 'all'}",
+    ]
+
+
+async def _speech(
+    stack: AsyncExitStack, settings: Settings, budget: CpuBudget, engine: ChildProcess | None
+) -> tuple[ChildProcess | None, TtsService]:
+    """The given engine process, or one started here (closed with the stack); the TTS service on it, or
+    an unavailable service saying why the process could not start."""
+    if engine is None:
+        try:
+            engine = await asyncio.to_thread(start_engine_process, settings, budget)
+        except EngineUnavailable as exc:
+            log.warning("TTS unavailable: %s", exc.message)
+            return None, TtsService.unavailable(settings, exc.message)
+        stack.push_async_callback(asyncio.to_thread, engine.close)
+    return engine, tts_service_on(engine, settings)
+
+
+def _records(stack: AsyncExitStack, settings: Settings) -> tuple[SqliteJobs, Files]:
+    storage = LocalStorage(settings.storage_path)
+    storage.clear_scratch()
+    database = Database(settings.storage_path / "jobs.sqlite3", storage.size)
+    stack.callback(database.close)
+    return SqliteJobs(database), Files(database, storage)
+
+
+@asynccontextmanager
+async def open_services(settings: Settings, engine: ChildProcess | None = None) -> AsyncIterator[Services]:
+    """Build every service; on exit (or a failed start) stop the work, then close what was opened, in reverse."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "0" if settings.tts_engine == "torch" else "1")
+    async with AsyncExitStack() as stack:
+        budget = CpuBudget.from_limits(settings.max_cpu_threads, settings.cpu_usage_limit, settings.heavy_nice)
+        for line in describe_limits(settings, budget):
+            log.info(line)
+        jobs, files = _records(stack, settings)
+        admission = Admission(
+            {"tts": settings.max_concurrent_tts, "video": settings.max_concurrent_video},
+            settings.max_concurrent_heavy_tasks,
+            settings.max_queued_jobs,
+        )
+        heavy = HeavyWork(admission, budget, settings.max_concurrent_heavy_tasks, settings.job_timeout_s)
+        stack.push_async_callback(heavy.shutdown)
+        ffmpeg = Ffmpeg.locate(settings.ffmpeg_binary)
+        engine, tts = await _speech(stack, settings, budget, engine)
+        system_stats = SystemStats(budget, admission, tts, settings, engine)
+        metrics = Metrics(admission, system_stats)
+        webhooks = WebhookSender(jobs, settings.webhook_secret, settings.allow_private_urls)
+        handlers = {"tts": make_tts_handler(tts, ffmpeg), "video": make_video_handler(tts, ffmpeg, files)}
+        runner = JobRunner(jobs, files, heavy, handlers, [system_stats.on_job_end, metrics.on_job_end, webhooks])
+        stack.push_async_callback(runner.shutdown)
+        if settings.requeue_interrupted:
+            runner.requeue_interrupted(INTERRUPTED)
+        else:
+            runner.fail_interrupted(INTERRUPTED)
+        if settings.file_ttl_hours > 0:
+            sweeper = asyncio.create_task(sweep_forever(jobs, files, settings.file_ttl_hours))
+            stack.callback(sweeper.cancel)
+        inline_speech = InlineSpeech(tts, heavy, files.storage, ffmpeg)
+        yield Services(
+            settings,
+            budget,
+            admission,
+            heavy,
+            jobs,
+            files,
+            ffmpeg,
+            engine,
+            tts,
+            runner,
+            inline_speech,
+            system_stats,
+            metrics,
+        )
