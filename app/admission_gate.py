@@ -43,10 +43,15 @@ def busy_response(exc: Busy) -> JSONResponse:
     )
 
 
+def _has_idempotency_key(scope: Scope) -> bool:
+    return any(name.lower() == b"idempotency-key" for name, _ in scope["headers"])
+
+
 class AdmissionGate:
     """ASGI middleware: for the routes marked `admitted_as`, answer 429 at once when there is no room.
 
-    Requests without the right API key (when one is set) pass through, so they still get their 401."""
+    Requests without the right API key (when one is set) pass through, so they still get their 401; so do
+    requests with an `Idempotency-Key`, whose retry may reattach to a job already accepted."""
 
     def __init__(self, app: ASGIApp, kinds: dict[tuple[str, str], str]) -> None:
         self.app = app
@@ -65,7 +70,12 @@ class AdmissionGate:
             kind = self.kinds.get((scope["method"], scope["path"]))
             state = scope["app"].state
             services = getattr(state, "services", None)
-            if kind is not None and services is not None and self._authorized(scope, state.settings.api_key):
+            if (
+                kind is not None
+                and services is not None
+                and not _has_idempotency_key(scope)  # a retry of a known job is answered by the route
+                and self._authorized(scope, state.settings.api_key)
+            ):
                 try:
                     services.admission.check_room(kind)
                 except Busy as exc:

@@ -59,7 +59,8 @@ def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
     timeouts = ", ".join(f"{kind}={seconds:g}" for kind, seconds in settings.job_timeout_s.items())
     return [
         f"caps: tts={settings.max_concurrent_tts} video={settings.max_concurrent_video} "
-        f"heavy={settings.max_concurrent_heavy_tasks} queue={settings.max_queued_jobs}; time limits (s): {timeouts}",
+        f"heavy={settings.max_concurrent_heavy_tasks} queue={settings.max_queued_jobs} "
+        f"(starting within {settings.max_queue_wait_s:g} s); time limits (s): {timeouts}",
         f"{budget.cores} cores available, using {budget.threads} threads (limit: MAX_CPU_THREADS={cap}, "
         f"CPU_USAGE_LIMIT={settings.cpu_usage_limit})",
         f"heavy work at nice {budget.nice} on cores {list(budget.pinned_cores) or 'all'}",
@@ -102,6 +103,7 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
             {"tts": settings.max_concurrent_tts, "video": settings.max_concurrent_video},
             settings.max_concurrent_heavy_tasks,
             settings.max_queued_jobs,
+            max_queue_wait_s=settings.max_queue_wait_s,
         )
         heavy = HeavyWork(admission, budget, settings.max_concurrent_heavy_tasks, settings.job_timeout_s)
         stack.push_async_callback(heavy.shutdown)

@@ -34,7 +34,10 @@ class Settings(BaseSettings):
     max_concurrent_tts: int = Field(2, ge=1)
     max_concurrent_video: int = Field(1, ge=1)
     max_concurrent_heavy_tasks: int = Field(3, ge=1)
-    max_queued_jobs: int = Field(4, ge=0)
+    max_queued_jobs: int = Field(50, ge=0, description="Hard ceiling on the waiting room's places.")
+    max_queue_wait_s: float = Field(
+        120.0, ge=0, description="A request waits in the queue only when its estimated start is within this."
+    )
     max_cpu_threads: int = Field(0, ge=0, description="0 = no cap beyond the cores and CPU_USAGE_LIMIT")
     cpu_usage_limit: float = Field(0.5, gt=0.0, le=1.0)
     heavy_nice: int = Field(10, ge=0, le=19)
@@ -43,7 +46,12 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(200, ge=1)
     allow_private_urls: bool = False
     webhook_secret: str | None = None
-    wait_timeout_s: float = Field(300.0, gt=0)
+    wait_timeout_s: float = Field(
+        270.0, gt=0, description="wait=true holds a request this long at most (below n8n's default 300 s timeout)."
+    )
+    dedup_window_s: float | None = Field(
+        None, ge=0, description="How long an identical request reuses its job; default: as long as the file is kept."
+    )
     job_timeout_s: Annotated[dict[str, float], NoDecode] = Field(
         default_factory=lambda: dict(DEFAULT_JOB_TIMEOUTS_S),
         description="Seconds a job may run: one number for every kind, or per kind like 'tts=1800,video=3600'.",

@@ -133,10 +133,12 @@ class Admission:
         heavy_cap: int,
         max_queued: int,
         clock: Callable[[], float] = time.monotonic,
+        max_queue_wait_s: float = math.inf,
     ) -> None:
         self.caps = dict(caps)
         self.heavy_cap = heavy_cap
         self.max_queued = max_queued
+        self.max_queue_wait_s = max_queue_wait_s
         self._clock = clock
         self._lock = threading.Lock()
         self._stats: dict[str, KindStats] = {kind: KindStats() for kind in caps}
@@ -146,6 +148,7 @@ class Admission:
         self._extra_waiting: deque[tuple[str, asyncio.Event]] = deque()
         self._durations: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=20))
         self._promised: dict[str, list[float]] = defaultdict(list)  # heaps of the times refused clients return
+        self._promised_to: dict[str, dict[str, float]] = defaultdict(dict)  # the same, for clients that say who
         self.rejected = 0
 
     def _fits(self, kind: str) -> bool:
@@ -162,54 +165,88 @@ class Admission:
     def _can_start(self, kind: str) -> bool:
         return not self._waiting and self._fits(kind)
 
-    def _can_wait(self) -> bool:
-        return len(self._waiting) < self.max_queued
+    def mean_duration(self, kind: str) -> float:
+        """The recent mean run time of `kind` (a default guess before any ran)."""
+        recent = self._durations[kind]
+        return sum(recent) / len(recent) if recent else DEFAULT_DURATION_S.get(kind, 10.0)
 
-    def admit(self, kind: str) -> Ticket:
-        """Start now, wait in the room, or raise `Busy`: decided under one lock, nothing awaited."""
+    def _work_ahead_s(self, kind: str) -> float:
+        """Seconds of `kind` work running and queued, spread over the kind's slots."""
+        stats = self._stats[kind]
+        return (stats.running + stats.queued) * self.mean_duration(kind) / self.caps[kind]
+
+    def _estimated_start_s(self, kind: str) -> float:
+        """When one more `kind` job would likely start: once the work ahead beyond the free slots is done."""
+        stats = self._stats[kind]
+        beyond = max(0, stats.running + stats.queued + 1 - self.caps[kind])
+        return beyond * self.mean_duration(kind) / self.caps[kind]
+
+    def _can_wait(self, kind: str, finish_within_s: float | None = None) -> bool:
+        """A place in the room, and a start within MAX_QUEUE_WAIT_S (and an end within the caller's wait)."""
+        if len(self._waiting) >= self.max_queued:
+            return False
+        start = self._estimated_start_s(kind)
+        if start > self.max_queue_wait_s:
+            return False
+        return finish_within_s is None or start + self.mean_duration(kind) <= finish_within_s
+
+    def admit(self, kind: str, finish_within_s: float | None = None, client: str | None = None) -> Ticket:
+        """Start now, wait in the room, or raise `Busy`: decided under one lock, nothing awaited.
+        `finish_within_s`: the caller waits that long for the end (wait=true); `client`: who is asking, so
+        that one who comes back early is not promised a second time."""
         with self._lock:
             ticket = Ticket(kind)
             if self._can_start(kind):
                 self._start(ticket)
                 return ticket
-            if self._can_wait():
+            if self._can_wait(kind, finish_within_s):
                 self._waiting.append(ticket)
                 stats = self._stats[kind]
                 stats.queued += 1
                 stats.peak_queued = max(stats.peak_queued, stats.queued)
                 return ticket
-            busy = self._refuse(kind)
+            busy = self._refuse(kind, client)
         raise busy
 
-    def check_room(self, kind: str) -> None:
+    def check_room(self, kind: str, client: str | None = None) -> None:
         """Raise `Busy` when `admit(kind)` would, admitting nothing: refuses a request before its body is read."""
         with self._lock:
-            if self._can_start(kind) or self._can_wait():
+            if self._can_start(kind) or self._can_wait(kind):
                 return
-            busy = self._refuse(kind)
+            busy = self._refuse(kind, client)
         raise busy
 
-    def _refuse(self, kind: str) -> Busy:
+    def _refuse(self, kind: str, client: str | None) -> Busy:
         self.rejected += 1
-        retry = self._promise_retry(kind)
+        retry = self._promise_retry(kind, client)
         return Busy(
             f"The server is busy with {kind} jobs (all slots and the waiting room are taken); retry in {retry} s.",
             retry_after=retry,
         )
 
-    def _promise_retry(self, kind: str) -> int:
-        """Seconds until a slot is likely free for one more client: the recent mean duration times the jobs
-        ahead (those queued plus the clients already told to come back before then), over the kind's cap.
-        Refused clients thus get staggered times instead of all returning at once."""
-        recent = self._durations[kind]
-        mean = sum(recent) / len(recent) if recent else DEFAULT_DURATION_S.get(kind, 10.0)
-        promised = self._promised[kind]
+    def _promise_retry(self, kind: str, client: str | None) -> int:
+        """Seconds until the room likely has a place for one more client, plus one job's share per client
+        already told to come back before then, so that refused clients come back staggered; never more than
+        the work ahead needs, however many clients ignore the figure. A promise lasts until its time; a named
+        client that comes back early replaces its own promise instead of adding one."""
         now = self._clock()
+        promised, named = self._promised[kind], self._promised_to[kind]
         while promised and promised[0] <= now:
             heapq.heappop(promised)
-        ahead = self._stats[kind].queued + 1 + len(promised)
-        retry = int(min(MAX_RETRY_AFTER_S, max(1, math.ceil(mean * ahead / self.caps[kind]))))
-        if len(promised) < MAX_PROMISES:
+        for name in [name for name, at in named.items() if at <= now]:
+            del named[name]
+        named.pop(client or "", None)
+        share = self.mean_duration(kind) / self.caps[kind]
+        if len(self._waiting) >= self.max_queued:  # the room is full: a place opens as the queued jobs start
+            opens_in = (self._stats[kind].queued + 1) * share
+        else:  # the room has places, but this job would start later than MAX_QUEUE_WAIT_S
+            opens_in = max(0.0, self._estimated_start_s(kind) - self.max_queue_wait_s) + share
+        staggered = opens_in + (len(promised) + len(named)) * share
+        needed = self._work_ahead_s(kind) + share
+        retry = int(min(MAX_RETRY_AFTER_S, max(1, math.ceil(min(staggered, needed)))))
+        if client:
+            named[client] = now + retry
+        elif len(promised) < MAX_PROMISES:
             heapq.heappush(promised, now + retry)
         return retry
 

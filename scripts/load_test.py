@@ -52,9 +52,9 @@ LIMIT_VARS = (
     "MAX_QUEUED_JOBS",
 )
 PRESETS: dict[str, dict[str, float]] = {
-    "small": dict(zip(LIMIT_VARS, (1, 0.5, 1, 1, 1, 2), strict=True)),
-    "medium": dict(zip(LIMIT_VARS, (2, 0.75, 2, 1, 3, 4), strict=True)),
-    "large": dict(zip(LIMIT_VARS, (4, 0.8, 3, 2, 4, 8), strict=True)),
+    "small": dict(zip(LIMIT_VARS, (1, 0.5, 1, 1, 1, 50), strict=True)),
+    "medium": dict(zip(LIMIT_VARS, (2, 0.75, 2, 1, 3, 50), strict=True)),
+    "large": dict(zip(LIMIT_VARS, (4, 0.8, 3, 2, 4, 100), strict=True)),
 }
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog.",

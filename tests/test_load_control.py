@@ -22,7 +22,7 @@ def busy_server(server_factory, **overrides) -> RunningServer:
 def raw_post_headers(server: RunningServer, path: str, content_length: int) -> bytes:
     """Send only the headers of a POST that announces a large body, never the body; the server's answer."""
     host, port = server.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
+    with socket.create_connection((host, int(port)), timeout=600) as sock:
         sock.sendall(
             f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             f"Content-Length: {content_length}\r\n\r\n".encode()
@@ -49,9 +49,8 @@ def test_busy_server_refuses_before_reading_or_validating_the_body(server_factor
 
     invalid = server.client.post(TTS, data={"text": "", "speed": "fast"})
     assert invalid.status_code == 422
-    assert invalid.json()["error"] == (
-        "Field 'text': Field required; "
-        "Field 'speed': Input should be a valid number, unable to parse string as a number"
+    assert (
+        invalid.json()["error"] == "Field 'speed': Input should be a valid number, unable to parse string as a number"
     )
     assert server.services.jobs.recent(None, None, 100, 0) == []
 

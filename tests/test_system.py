@@ -18,7 +18,8 @@ from tests.support.make_test_model import VOICES
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
 STATUS = "/api/v1/system/status"
 BUSY_HALF_A_SECOND_THEN_WAIT = (
-    "import sys, time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass\nsys.stdin.read()"
+    "import sys, time\nend = time.process_time() + 0.5\nwhile time.process_time() < end: pass\n"
+    "print('burnt', flush=True)\nsys.stdin.read()"
 )
 ENGLISH = "The quick brown fox jumps over the lazy dog. Then it runs home."
 
@@ -29,7 +30,7 @@ def metric(text: str, name: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def scrape_until(server: RunningServer, name: str, value: float, timeout: float = 10) -> str:
+def scrape_until(server: RunningServer, name: str, value: float, timeout: float = 600) -> str:
     """End hooks run just after a job's status turns final, so wait for the counter to catch up."""
     deadline = time.monotonic() + timeout
     while True:
@@ -71,7 +72,7 @@ def test_status_reports_cpu_memory_budget_caps_and_model(server_factory, test_mo
 
     response = server.client.post(TTS, data={"text": ENGLISH})
     assert server.wait_for(response.json()["file_id"])["status"] == "ready"
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 600
     while not (recent := server.client.get(STATUS).json()["recent_jobs"]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert recent[0]["kind"] == "tts" and recent[0]["outcome"] == "ready" and recent[0]["duration_s"] > 0
@@ -112,7 +113,7 @@ def test_monitor_once_prints_one_frame_and_says_when_the_server_is_down(server_f
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
@@ -128,7 +129,7 @@ def test_monitor_once_prints_one_frame_and_says_when_the_server_is_down(server_f
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=600,
     )
     assert down.returncode == 1 and "not answering" in down.stdout
 
@@ -140,7 +141,7 @@ def test_small_load_test_keeps_caps_loses_nothing_and_health_always_answers(test
         clients=3,
         preset="small",
         limits={"MAX_CONCURRENT_TTS": 1, "MAX_CONCURRENT_HEAVY_TASKS": 1, "MAX_QUEUED_JOBS": 1},
-        deadline_s=100,
+        deadline_s=900,
         model_dir=test_model_dir,
         extra_env={"WARMUP": "false"},
     )
@@ -156,13 +157,13 @@ def test_small_load_test_keeps_caps_loses_nothing_and_health_always_answers(test
 
 
 def test_process_tree_cpu_is_read_finer_than_the_kernel_tick() -> None:
-    busy = subprocess.Popen([sys.executable, "-c", BUSY_HALF_A_SECOND_THEN_WAIT], stdin=subprocess.PIPE)
+    busy = subprocess.Popen(
+        [sys.executable, "-c", BUSY_HALF_A_SECOND_THEN_WAIT], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     try:
         process = psutil.Process(busy.pid)
-        deadline = time.monotonic() + 30
-        while (coarse := process.cpu_times()).user + coarse.system < 0.5:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        assert busy.stdout is not None and busy.stdout.readline() == b"burnt\n"  # however long a busy machine takes
+        coarse = process.cpu_times()
         fine = process_cpu_seconds(process)
         assert abs(fine - (coarse.user + coarse.system)) < 0.05
         assert fine != round(fine, 2)  # nanoseconds, not 10 ms ticks

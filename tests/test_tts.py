@@ -239,7 +239,7 @@ def test_invalid_settings_stop_startup_naming_the_variable(tmp_path) -> None:
             env={"PATH": "/usr/bin:/bin", variable: value, "STORAGE_PATH": str(tmp_path)},
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=600,
         )
         assert result.returncode == 2
         assert variable in result.stderr

@@ -22,6 +22,7 @@ class AcceptedJob(FileUrls):
     file_id: str
     status: JobStatus
     kind: str
+    reused: bool = Field(False, description="True when an identical earlier request's job was reused.")
     message: str | None = Field(None, description="With wait=true, when the wait ended before the job did.")
 
 

@@ -9,9 +9,10 @@ from pydantic import BaseModel, Field
 from app.admission_gate import admitted_as
 from app.deps import InlineSpeechDep, TtsDep
 from app.errors import UnprocessableInput
-from app.routes.models import OpenAiModels, OpenAiVoices
+from app.routes.models import ErrorBody, OpenAiModels, OpenAiVoices
 from app.routes.responses import BINARY
 from app.services.inline_speech import STREAM_MEDIA_TYPES
+from app.services.storage import new_file_id
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
@@ -32,7 +33,10 @@ class SpeechBody(BaseModel):
 @router.post(
     "/audio/speech",
     response_class=Response,
-    responses={200: {"description": "The audio", "content": {"audio/*": BINARY}}},
+    responses={
+        200: {"description": "The audio", "content": {"audio/*": BINARY}},
+        504: {"model": ErrorBody, "description": "The speech ran past its time limit (JOB_TIMEOUT_S)"},
+    },
 )
 @admitted_as("tts")
 async def create_speech(body: SpeechBody, tts: TtsDep, inline_speech: InlineSpeechDep) -> Response:
@@ -43,9 +47,11 @@ async def create_speech(body: SpeechBody, tts: TtsDep, inline_speech: InlineSpee
         voice = None
     speech = tts.validate(body.input, voice, body.speed, body.lang_code, body.response_format)
     media_type = STREAM_MEDIA_TYPES[body.response_format]
+    # a unique name with the format's extension, so n8n and browsers store it as audio (it is not kept here)
+    headers = {"Content-Disposition": f'attachment; filename="{new_file_id()}.{body.response_format}"'}
     if body.stream:
-        return StreamingResponse(await inline_speech.admit_stream(speech), media_type=media_type)
-    return Response(await inline_speech.speak(speech), media_type=media_type)
+        return StreamingResponse(await inline_speech.admit_stream(speech), media_type=media_type, headers=headers)
+    return Response(await inline_speech.speak(speech), media_type=media_type, headers=headers)
 
 
 @router.get("/models", response_model=OpenAiModels)

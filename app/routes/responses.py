@@ -30,7 +30,10 @@ MEDIA_CONTENT: dict[str, Any] = {kind: BINARY for kind in ("audio/*", "video/*",
 JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "With wait=true: the finished file", "content": MEDIA_CONTENT},
     202: {"model": AcceptedJob, "description": "Accepted: poll status_url, download from download_url"},
-    504: {"model": ErrorBody, "description": "The job ran past its time limit (JOB_TIMEOUT_S)"},
+    504: {
+        "model": AcceptedJob,
+        "description": "With wait=true: the wait ended before the job; the same request again waits for it",
+    },
 }
 
 
@@ -96,11 +99,12 @@ def record_status(record: Record) -> JobStatusBody:
     )
 
 
-def stored_file(stored: StoredFile, files: Files, headers: dict[str, str] | None = None) -> FileResponse:
-    """A stored file's bytes, downloaded under its `name` when it has one."""
-    return FileResponse(
-        files.path(stored), media_type=stored.media_type, filename=stored.download_name, headers=headers
-    )
+def stored_file(
+    stored: StoredFile, files: Files, headers: dict[str, str] | None = None, filename: str | None = None
+) -> FileResponse:
+    """A stored file's bytes, downloaded as `filename`, else under its `name` when it has one."""
+    name = filename or stored.download_name
+    return FileResponse(files.path(stored), media_type=stored.media_type, filename=name, headers=headers)
 
 
 def file_urls(request: Request, file_id: str) -> FileUrls:
@@ -111,8 +115,8 @@ def file_urls(request: Request, file_id: str) -> FileUrls:
     )
 
 
-def job_accepted(request: Request, job: Job, message: str | None = None) -> AcceptedJob:
+def job_accepted(request: Request, job: Job, message: str | None = None, reused: bool = False) -> AcceptedJob:
     """The 202 body; `message` only when there is something to say (it is left out otherwise)."""
     urls = file_urls(request, job.id).model_dump()
     extra = {"message": message} if message else {}
-    return AcceptedJob(file_id=job.id, status=job.status, kind=job.kind, **urls, **extra)
+    return AcceptedJob(file_id=job.id, status=job.status, kind=job.kind, reused=reused, **urls, **extra)

@@ -1,18 +1,24 @@
-"""How every job endpoint answers: 202 with the file id, or, with `wait=true`, the finished file."""
+"""How every job endpoint answers: 202 with the file id, or, with `wait=true`, the finished file.
+
+An identical request (same route, same normalised fields and input files, or the same `Idempotency-Key`)
+reuses the job it made before, while it runs and once ready, so a client's retries never redo finished work.
+"""
 
 import asyncio
+import hashlib
+import json
+import time
+from typing import Literal
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.composition import Services
 from app.routes.models import FailedJob
 from app.routes.responses import job_accepted, stored_file
-from app.services.jobs import JobStatus
+from app.services.jobs import Job, JobStatus
 from app.services.webhooks import check_webhook_url
-
-WAIT_EXPIRED = "The job is still running; poll status_url."
 
 
 class JobFields(BaseModel):
@@ -21,27 +27,82 @@ class JobFields(BaseModel):
     name: str | None = None
     webhook_url: str | None = None
     wait: bool = False
+    wait_timeout_s: float | None = Field(
+        None, gt=0, description="With wait=true: wait at most this long (and never past WAIT_TIMEOUT_S)."
+    )
+    wait_timeout_status: Literal["504", "202"] = Field(
+        "504", description="With wait=true, the answer when the wait ends first: 504 (a retry reattaches) or 202."
+    )
+    dedup: bool = Field(True, description="false: always start a new job, even for a request made before.")
+
+
+def dedup_key(request: Request, kind: str, params: BaseModel, fields: JobFields) -> str | None:
+    """What makes two requests the same job: the `Idempotency-Key` header, else the route, the normalised
+    params (input files by id) and the name; None with dedup=false."""
+    if not fields.dedup:
+        return None
+    key = request.headers.get("idempotency-key")
+    identity: dict[str, object] = {"route": request.url.path}
+    if key:
+        identity["idempotency_key"] = key
+    else:
+        identity.update(kind=kind, params=params.model_dump(mode="json"), name=fields.name)
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+
+
+def reuse_since(services: Services) -> float:
+    """Jobs created after this may be reused: DEDUP_WINDOW_S, else as long as files are kept."""
+    window = services.settings.dedup_window_s
+    if window is None and services.settings.file_ttl_hours > 0:
+        window = services.settings.file_ttl_hours * 3600
+    return time.time() - window if window is not None else 0.0
 
 
 async def submit_job(request: Request, services: Services, kind: str, params: BaseModel, fields: JobFields) -> Response:
-    """Admit (or raise Busy), create the job, and answer at once or when it ends (WAIT_TIMEOUT_S)."""
-    runner = services.runner
+    """Reuse the job of an identical request, or admit (or raise Busy) and create one; answer at once or,
+    with wait=true, when it ends."""
     webhook_url = await asyncio.to_thread(check_webhook_url, fields.webhook_url, services.settings.allow_private_urls)
-    ticket = services.heavy.admit(kind)
+    key = dedup_key(request, kind, params, fields)
+    existing = services.jobs.reusable(key, reuse_since(services)) if key else None
+    if existing is not None:
+        return await answer(request, services, existing, fields, reused=True)
+    wait_s = wait_seconds(services, fields)
+    ticket = services.heavy.admit(kind, finish_within_s=wait_s, client=request.headers.get("idempotency-key"))
     stored_params = {**params.model_dump(mode="json"), "base_url": str(request.base_url).rstrip("/")}
-    job = runner.submit(kind, stored_params, ticket, name=fields.name, webhook_url=webhook_url)
+    job = services.runner.submit(kind, stored_params, ticket, fields.name, webhook_url, key)
+    return await answer(request, services, job, fields, reused=False)
+
+
+def wait_seconds(services: Services, fields: JobFields) -> float | None:
     if not fields.wait:
-        return _json(job_accepted(request, job), 202)
-    final = await runner.wait(job.id, services.settings.wait_timeout_s)
-    if final is not None and final.status == JobStatus.READY and final.output_file_id:
-        stored = services.files.get(final.output_file_id)
-        if stored is not None:
-            return stored_file(stored, services.files, headers={"X-File-Id": final.id})
-    if final is not None and final.status == JobStatus.FAILED:
+        return None
+    limit = services.settings.wait_timeout_s
+    return min(limit, fields.wait_timeout_s) if fields.wait_timeout_s else limit
+
+
+async def answer(request: Request, services: Services, job: Job, fields: JobFields, reused: bool) -> Response:
+    """202 with the job; with wait=true the file itself, 422 when the job failed, or, when the wait ends
+    first, 504 (or 202 when asked) with the `file_id`, so that the same request again waits for the same job."""
+    headers = {"X-File-Id": job.id, "X-Reused": "true" if reused else "false"}
+    wait_s = wait_seconds(services, fields)
+    if wait_s is None:
+        return _json(job_accepted(request, job, reused=reused), 202, headers)
+    final = await services.runner.wait(job.id, wait_s) or job
+    stored = services.files.get(final.output_file_id) if final.output_file_id else None
+    if final.status == JobStatus.READY and stored is not None:
+        return stored_file(stored, services.files, headers=headers, filename=stored.filename)
+    if final.status == JobStatus.FAILED:
         failed = FailedJob(error=final.error or "The job failed.", file_id=final.id, status=JobStatus.FAILED)
-        return _json(failed, 422)
-    return _json(job_accepted(request, final or job, WAIT_EXPIRED), 202)
+        return _json(failed, 422, headers)
+    message = (
+        f"The job is still {final.status} after waiting {wait_s:g} s; send the same request again to wait "
+        "for the same job (it is not started twice), or poll status_url."
+    )
+    retry_after = max(1, round(services.admission.mean_duration(final.kind)))
+    code = int(fields.wait_timeout_status)
+    extra = {"Retry-After": str(retry_after)} if code == 504 else {}
+    return _json(job_accepted(request, final, message, reused=reused), code, {**headers, **extra})
 
 
-def _json(body: BaseModel, status_code: int) -> JSONResponse:
-    return JSONResponse(body.model_dump(mode="json", exclude_unset=True), status_code=status_code)
+def _json(body: BaseModel, status_code: int, headers: dict[str, str]) -> JSONResponse:
+    return JSONResponse(body.model_dump(mode="json", exclude_unset=True), status_code=status_code, headers=headers)

@@ -8,16 +8,18 @@ from pydantic import Field
 
 from app.admission_gate import admitted_as
 from app.deps import ServicesDep, TtsDep
+from app.errors import UnprocessableInput
 from app.routes.models import Languages, Voices
 from app.routes.responses import JOB_RESPONSES
 from app.routes.submission import JobFields, submit_job
 from app.services.tts.job import TtsParams
+from app.services.tts.service import EMPTY_TEXT
 
 router = APIRouter(prefix="/api/v1/media/audio-tools/tts/kokoro", tags=["text to speech"])
 
 
 class SpeechForm(JobFields):
-    text: str = Field(description="The text to speak.")
+    text: str | None = Field(None, description="The text to speak (required, not blank).")
     voice: str | None = Field(None, description="A voice or a blend like af_bella(2)+af_sky(1); default DEFAULT_VOICE.")
     speed: float = Field(1.0, description="0.5 to 2.0")
     lang_code: str | None = Field(None, description="G2P language; default: the voice's own.")
@@ -30,6 +32,8 @@ class SpeechForm(JobFields):
 @router.post("", status_code=202, response_class=Response, responses=JOB_RESPONSES)
 @admitted_as("tts")
 async def create_speech(request: Request, form: Annotated[SpeechForm, Form()], services: ServicesDep) -> Response:
+    if form.text is None:  # sent empty (a form sends "" as absent) or not at all
+        raise UnprocessableInput(EMPTY_TEXT)
     speech = services.tts.validate(form.text, form.voice, form.speed, form.lang_code, form.format.lower())
     return await submit_job(request, services, "tts", TtsParams(speech=speech), form)
 

@@ -18,7 +18,7 @@ log = logging.getLogger("app.database")
 JOBS_TABLE = (
     "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, "
     "progress REAL NOT NULL, error TEXT, name TEXT, params TEXT NOT NULL, webhook_url TEXT, webhook TEXT, "
-    "output_file_id TEXT, created_at REAL NOT NULL, started_at REAL, finished_at REAL)"
+    "output_file_id TEXT, dedup_key TEXT, created_at REAL NOT NULL, started_at REAL, finished_at REAL)"
 )
 FILES_TABLE = (
     "CREATE TABLE IF NOT EXISTS files (id TEXT PRIMARY KEY, name TEXT, filename TEXT NOT NULL, "
@@ -27,7 +27,10 @@ FILES_TABLE = (
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, kind, created_at)",
     "CREATE INDEX IF NOT EXISTS files_created ON files(created_at)",
+    "CREATE INDEX IF NOT EXISTS jobs_dedup ON jobs(dedup_key, created_at)",
 )
+ADDED_COLUMNS = {"jobs": {"dedup_key": "TEXT"}}
+"""Columns added after a table first shipped: added on start to a database that lacks them."""
 
 
 class Database:
@@ -44,6 +47,7 @@ class Database:
                 migrate_jobs_with_files(self._db, size_of)
             self._db.execute(JOBS_TABLE)
             self._db.execute(FILES_TABLE)
+            _add_missing_columns(self._db)
             for statement in INDEXES:
                 self._db.execute(statement)
 
@@ -66,6 +70,14 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _add_missing_columns(db: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        present = _columns(db, table)
+        for name, sql_type in columns.items():
+            if name not in present:
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {sql_type}")
 
 
 def _columns(db: sqlite3.Connection, table: str) -> list[str]:

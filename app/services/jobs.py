@@ -30,6 +30,7 @@ class Job:
     webhook_url: str | None = None
     webhook: dict[str, Any] | None = None
     output_file_id: str | None = None
+    dedup_key: str | None = None
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
@@ -43,6 +44,7 @@ class Jobs(Protocol):
     def recent(self, status: JobStatus | None, kind: str | None, limit: int, offset: int) -> list[Job]: ...
     def unfinished(self) -> list[Job]: ...
     def ended_before(self, timestamp: float) -> list[Job]: ...
+    def reusable(self, dedup_key: str, since: float) -> Job | None: ...
 
 
 _JSON_FIELDS = ("params", "webhook")
@@ -110,3 +112,11 @@ class SqliteJobs:
     def ended_before(self, timestamp: float) -> list[Job]:
         rows = self._db.execute(f"{_SELECT} WHERE finished_at IS NOT NULL AND finished_at < ?", [timestamp])
         return [_job(row) for row in rows]
+
+    def reusable(self, dedup_key: str, since: float) -> Job | None:
+        """The newest job made by an identical request since `since` that did not fail (deleted ones are gone)."""
+        rows = self._db.execute(
+            f"{_SELECT} WHERE dedup_key = ? AND status != ? AND created_at >= ? ORDER BY created_at DESC LIMIT 1",
+            [dedup_key, JobStatus.FAILED, since],
+        )
+        return _job(rows[0]) if rows else None

@@ -103,10 +103,16 @@ class JobRunner:
         self._tasks: dict[str, asyncio.Task[None]] = {}
 
     def submit(
-        self, kind: str, params: dict[str, Any], ticket: Ticket, name: str | None = None, webhook_url: str | None = None
+        self,
+        kind: str,
+        params: dict[str, Any],
+        ticket: Ticket,
+        name: str | None = None,
+        webhook_url: str | None = None,
+        dedup_key: str | None = None,
     ) -> Job:
         """Record an admitted job and start it; returns at once."""
-        job = Job(id=new_file_id(), kind=kind, params=params, name=name, webhook_url=webhook_url)
+        job = Job(id=new_file_id(), kind=kind, params=params, name=name, webhook_url=webhook_url, dedup_key=dedup_key)
         self.jobs.create(job)
         log_transition(job, JobStatus.QUEUED, 0.0)
         self._start(job, ticket)

@@ -36,7 +36,7 @@ class RunningServer:
         serve = self.server.serve(sockets=[self.sock])
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(serve,), daemon=True)
         self.thread.start()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 600
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the server did not start")

@@ -21,10 +21,10 @@ class FakeClock:
         self.now += seconds
 
 
-def refusal(admission: Admission, kind: str) -> Busy:
+def refusal(admission: Admission, kind: str, client: str | None = None) -> Busy:
     """The `Busy` that `admit(kind)` raises; fails the test when it admits instead."""
     with pytest.raises(Busy) as caught:
-        admission.admit(kind)
+        admission.admit(kind, client=client)
     return caught.value
 
 
@@ -384,16 +384,16 @@ def full_tts(clock: FakeClock, cap: int = 1, max_queued: int = 0) -> Admission:
     return admission
 
 
-def test_refused_clients_are_told_to_return_one_default_job_duration_apart() -> None:
+def test_refused_clients_are_staggered_one_job_apart_but_never_told_more_than_the_work_ahead_needs() -> None:
     admission = full_tts(FakeClock())
 
-    assert [retry_after(admission, "tts") for _ in range(4)] == [5, 10, 15, 20]
+    assert [retry_after(admission, "tts") for _ in range(4)] == [5, 10, 10, 10]
 
 
 def test_each_refusal_adds_one_jobs_share_of_the_kinds_slots() -> None:
     admission = full_tts(FakeClock(), cap=2)
 
-    assert [retry_after(admission, "tts") for _ in range(4)] == [3, 5, 8, 10]
+    assert [retry_after(admission, "tts") for _ in range(4)] == [3, 5, 8, 8]
 
 
 def test_jobs_waiting_in_the_room_count_as_ahead_of_a_refused_client() -> None:
@@ -422,7 +422,7 @@ def test_recorded_durations_replace_the_default_with_their_mean() -> None:
     admission.release(admission.admit("tts"), 4.0)
     admission.admit("tts")
 
-    assert [retry_after(admission, "tts") for _ in range(3)] == [3, 6, 9]
+    assert [retry_after(admission, "tts") for _ in range(3)] == [3, 6, 6]
 
 
 def test_a_short_mean_duration_is_rounded_up_to_at_least_one_second() -> None:
@@ -437,17 +437,17 @@ def test_a_short_mean_duration_is_rounded_up_to_at_least_one_second() -> None:
 
 def test_a_promise_stops_counting_once_the_clock_passes_it() -> None:
     clock = FakeClock()
-    admission = full_tts(clock)
-    assert [retry_after(admission, "tts") for _ in range(2)] == [5, 10]
+    admission = full_tts(clock, cap=1, max_queued=3)
+    assert [retry_after(admission, "tts") for _ in range(2)] == [20, 25]
 
-    clock.advance(5.0)
-    assert retry_after(admission, "tts") == 10
+    clock.advance(20.0)
+    assert retry_after(admission, "tts") == 25
 
     clock.advance(4.999)
-    assert retry_after(admission, "tts") == 15
+    assert retry_after(admission, "tts") == 25
 
     clock.advance(100.0)
-    assert retry_after(admission, "tts") == 5
+    assert retry_after(admission, "tts") == 20
 
 
 def test_check_room_refusals_are_promised_a_time_like_admit_refusals() -> None:
@@ -460,25 +460,25 @@ def test_check_room_refusals_are_promised_a_time_like_admit_refusals() -> None:
     assert retry_after(admission, "tts") == 10
 
 
-def test_retry_after_is_capped_at_the_maximum() -> None:
+def test_clients_that_ignore_retry_after_never_push_the_figure_past_the_work_ahead() -> None:
     admission = Admission({"tts": 1, "video": 1}, heavy_cap=1, max_queued=0, clock=FakeClock())
     admission.admit("video")
 
     told = [retry_after(admission, "video") for _ in range(22)]
 
-    assert told[:3] == [30, 60, 90]
-    assert told[19:] == [MAX_RETRY_AFTER_S] * 3
+    assert told[:3] == [30, 60, 60]
+    assert max(told) == 60 < MAX_RETRY_AFTER_S
 
 
-def test_every_refusal_counts_as_one_more_client_ahead_so_early_retries_push_later_clients_back() -> None:
+def test_an_unnamed_client_back_early_counts_again_but_a_named_one_replaces_its_own_promise() -> None:
     clock = FakeClock()
-    admission = full_tts(clock)
-    assert retry_after(admission, "tts") == 5
-
+    admission = full_tts(clock, cap=1, max_queued=3)
+    assert refusal(admission, "tts", client="n8n-item-1").retry_after == 20
     clock.advance(1.0)
-    assert retry_after(admission, "tts") == 10  # the same client, back 4 s early, is counted a second time
+    assert refusal(admission, "tts", client="n8n-item-1").retry_after == 20, "its own promise is replaced"
+    assert refusal(admission, "tts", client="n8n-item-2").retry_after == 25, "one more client ahead"
     clock.advance(1.0)
-    assert retry_after(admission, "tts") == 15
+    assert retry_after(admission, "tts") == 25, "never past the work ahead: 4 jobs of 5 s, plus this one"
 
 
 def test_one_very_long_recorded_job_is_capped_at_the_maximum() -> None:
@@ -487,3 +487,22 @@ def test_one_very_long_recorded_job_is_capped_at_the_maximum() -> None:
     admission.admit("video")
 
     assert retry_after(admission, "video") == 600
+
+
+def test_the_waiting_room_takes_a_job_only_when_it_would_start_within_the_longest_queue_wait() -> None:
+    admission = Admission({"tts": 2, "video": 1}, heavy_cap=3, max_queued=100, clock=FakeClock(), max_queue_wait_s=20)
+    tickets = [admission.admit("tts") for _ in range(10)]
+    assert [ticket.granted.is_set() for ticket in tickets] == [True] * 2 + [False] * 8
+    busy = refusal(admission, "tts")
+    assert busy.retry_after == 5, "it would start at 22.5 s: the room takes it 2.5 s from now, plus one share"
+    assert admission.snapshot()["queued_total"] == 8
+
+
+def test_a_caller_that_waits_for_the_end_is_queued_only_when_its_job_would_end_within_the_wait() -> None:
+    admission = Admission({"tts": 1, "video": 1}, heavy_cap=2, max_queued=100, clock=FakeClock())
+    admission.admit("tts")
+    admission.admit("tts")
+    refusal_for_short_wait = pytest.raises(Busy)
+    with refusal_for_short_wait:
+        admission.admit("tts", finish_within_s=14)
+    assert not admission.admit("tts", finish_within_s=15).granted.is_set(), "starts at 10 s, ends at 15 s"

@@ -110,3 +110,32 @@ def test_a_migrated_database_opens_again_unchanged(tmp_path: Path) -> None:
     tables = sqlite3.connect(root / "jobs.sqlite3").execute("SELECT name FROM sqlite_master WHERE type='table'")
     assert sorted(row[0] for row in tables) == ["files", "jobs"]
     database.close()
+
+
+def test_a_database_without_the_dedup_column_gets_it_on_start(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "jobs.sqlite3")
+    old.execute(
+        "CREATE TABLE jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, progress REAL NOT NULL, "
+        "error TEXT, name TEXT, params TEXT NOT NULL, webhook_url TEXT, webhook TEXT, output_file_id TEXT, "
+        "created_at REAL NOT NULL, started_at REAL, finished_at REAL)"
+    )
+    old.execute("INSERT INTO jobs VALUES ('1111', 'tts', 'ready', 100, NULL, NULL, '{}', NULL, NULL, NULL, 1, 1, 2)")
+    old.commit()
+    old.close()
+    database, jobs, _ = open_records(tmp_path)
+    kept = jobs.get("1111")
+    assert kept is not None and kept.status is JobStatus.READY and kept.dedup_key is None
+    jobs.create(Job(id="2" * 32, kind="tts", dedup_key="k", created_at=5.0))
+    assert [job.id for job in [jobs.reusable("k", 0.0)] if job] == ["2" * 32]
+    assert jobs.reusable("k", 6.0) is None, "outside the window"
+    database.close()
+
+
+def test_a_failed_job_is_not_reusable(tmp_path: Path) -> None:
+    database, jobs, _ = open_records(tmp_path)
+    jobs.create(Job(id="1" * 32, kind="tts", status=JobStatus.FAILED, dedup_key="k", created_at=1.0))
+    assert jobs.reusable("k", 0.0) is None
+    jobs.create(Job(id="2" * 32, kind="tts", status=JobStatus.QUEUED, dedup_key="k", created_at=2.0))
+    reused = jobs.reusable("k", 0.0)
+    assert reused is not None and reused.id == "2" * 32
+    database.close()

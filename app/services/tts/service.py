@@ -19,6 +19,7 @@ from app.services.tts.g2p import LANGUAGES, G2p, normalize_lang_code
 
 log = logging.getLogger("app.tts")
 
+EMPTY_TEXT = "Field 'text' must not be empty."
 AUDIO_FORMATS = ("wav", "mp3", "opus", "flac", "aac", "pcm")
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
 CJK_LANGUAGES = ("j", "z")
@@ -125,7 +126,7 @@ class TtsService:
         """Check everything a request can get wrong before it is admitted; raises 4xx errors."""
         loaded = self.require()
         if text is None or not text.strip():
-            raise InvalidInput("Field 'text' is empty: give the text to speak.")
+            raise InvalidInput(EMPTY_TEXT)
         if len(text) > self.max_text_chars:
             raise PayloadTooLarge(
                 f"Field 'text' has {len(text)} characters; the limit is {self.max_text_chars} (MAX_TEXT_CHARS)."
