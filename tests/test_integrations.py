@@ -179,7 +179,7 @@ def test_restart_fails_interrupted_jobs_instead_of_leaving_them_processing(serve
     first = server_factory(storage_path=storage, max_concurrent_tts=1, max_queued_jobs=3)
     done = first.client.post(TTS, data={"text": TEXT, "wait": "true"}).headers["x-file-id"]
     running = first.client.post(TTS, data={"text": TEXT * 6}).json()["file_id"]
-    queued = first.client.post(TTS, data={"text": TEXT}).json()["file_id"]
+    queued = first.client.post(TTS, data={"text": f"{TEXT} Queued."}).json()["file_id"]
     deadline = time.monotonic() + 600
     while first.client.get(f"/api/v1/media/storage/{running}/status").json()["status"] != "processing":
         assert time.monotonic() < deadline
@@ -197,7 +197,7 @@ def test_restart_fails_interrupted_jobs_instead_of_leaving_them_processing(serve
 def test_restart_with_requeue_runs_interrupted_jobs_again(server_factory, tmp_path) -> None:
     storage = tmp_path / "requeue"
     first = server_factory(storage_path=storage, max_concurrent_tts=1, max_queued_jobs=3)
-    ids = [first.client.post(TTS, data={"text": TEXT * 3}).json()["file_id"] for _ in range(2)]
+    ids = [first.client.post(TTS, data={"text": f"{TEXT * 3} Number {i}."}).json()["file_id"] for i in range(2)]
     first.stop()
     second = server_factory(storage_path=storage, requeue_interrupted=True)
     assert [second.wait_for(file_id)["status"] for file_id in ids] == ["ready", "ready"]
@@ -207,7 +207,7 @@ def test_jobs_are_listed_filtered_and_a_queued_job_can_be_cancelled(server_facto
     server = server_factory(max_concurrent_tts=1, max_queued_jobs=3)
     with server.frozen_engine():
         running = server.client.post(TTS, data={"text": TEXT}).json()["file_id"]
-        queued = server.client.post(TTS, data={"text": TEXT}).json()["file_id"]
+        queued = server.client.post(TTS, data={"text": f"{TEXT} Queued."}).json()["file_id"]
         listed = server.client.get("/api/v1/media/jobs", params={"status": "queued", "kind": "tts"}).json()["jobs"]
         assert [job["file_id"] for job in listed] == [queued]
         response = server.client.delete(f"/api/v1/media/storage/{queued}")

@@ -148,11 +148,11 @@ def test_burst_beyond_capacity_gets_429_with_retry_after(server_factory) -> None
     barrier = threading.Barrier(10)
     responses = []
 
-    def post() -> None:
+    def post(index: int) -> None:
         barrier.wait()
-        responses.append(server.client.post(TTS, data={"text": ENGLISH * 3}))
+        responses.append(server.client.post(TTS, data={"text": f"Request {index}. {ENGLISH * 3}"}))
 
-    threads = [threading.Thread(target=post) for _ in range(10)]
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(10)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -184,7 +184,7 @@ def test_caps_are_never_exceeded_and_queued_jobs_all_finish(server_factory) -> N
 def test_api_answers_while_every_job_waits_on_the_engine(server_factory) -> None:
     server = server_factory(max_concurrent_tts=2)
     with server.frozen_engine():
-        ids = [server.client.post(TTS, data={"text": ENGLISH * 4}).json()["file_id"] for _ in range(2)]
+        ids = [server.client.post(TTS, data={"text": f"{ENGLISH * 4} {i}."}).json()["file_id"] for i in range(2)]
         for _ in range(5):
             assert server.client.get("/health").json()["status"] == "ok"
             assert server.client.get(STATUS).status_code == 200
