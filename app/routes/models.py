@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.services.jobs import JobStatus
+from app.services.tts.service import EngineInfo
 
 
 class ErrorBody(BaseModel):
@@ -112,18 +113,9 @@ class Fonts(BaseModel):
     fonts: list[str]
 
 
-class TtsState(BaseModel):
-    available: bool
-    engine: str | None
-    weights: str | None
-    voices: list[str]
-    default_voice: str | None
-    reason: str | None
-
-
 class Health(BaseModel):
     status: str
-    tts: TtsState
+    tts: EngineInfo
 
 
 class SystemStatus(BaseModel):
@@ -141,7 +133,7 @@ class SystemStatus(BaseModel):
     load_average: list[float]
     admission: dict[str, Any]
     recent_jobs: list[dict[str, Any]]
-    model: TtsState
+    model: EngineInfo
     engine_process: dict[str, Any] | None
 
 

@@ -5,10 +5,10 @@ import re
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypedDict
 
 import numpy as np
 import soundfile
+from typing_extensions import TypedDict  # pydantic validates typing_extensions' TypedDict on 3.11
 
 from app.config import Settings
 from app.errors import EngineUnavailable, InvalidInput, PayloadTooLarge, UnprocessableInput
