@@ -147,3 +147,14 @@ def test_a_job_that_hangs_past_its_time_limit_fails_clearly_frees_its_slot_and_t
     assert server.wait_for(again.json()["file_id"])["status"] == "ready"
     after = server.client.get(STATUS).json()["engine_process"]
     assert after["pid"] != before["pid"] and after["restarts"] == before["restarts"] + 1
+
+
+def test_openai_speech_that_hangs_past_its_time_limit_answers_504_and_frees_its_slot(server_factory) -> None:
+    server = server_factory(job_timeout_s={"tts": 2}, max_concurrent_tts=1, max_queued_jobs=0)
+    before = server.client.get(STATUS).json()["engine_process"]
+    os.kill(before["pid"], signal.SIGSTOP)  # the engine hangs: the inline call never returns by itself
+    response = server.client.post("/v1/audio/speech", json={"input": ENGLISH, "response_format": "wav"})
+    assert response.status_code == 504
+    assert response.json() == {"error": "The tts job ran past its time limit of 2 s (JOB_TIMEOUT_S) and was stopped."}
+    assert server.services.admission.running() == 0
+    assert server.client.get(STATUS).json()["engine_process"]["pid"] is None, "the hung engine was killed"
