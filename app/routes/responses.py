@@ -62,10 +62,12 @@ def find_record(jobs: Jobs, files: Files, file_id: str) -> Record:
     """The job and/or file of an id; NotFound when neither exists."""
     check_file_id(file_id)
     job = jobs.get(file_id)
-    stored = files.get(job.output_file_id) if job and job.output_file_id else None if job else files.get(file_id)
-    if job is None and stored is None:
-        raise NotFound(f"No file with id '{file_id}'.")
-    return Record(file_id, job, stored)
+    if job is None:
+        stored = files.get(file_id)
+        if stored is None:
+            raise NotFound(f"No file with id '{file_id}'.")
+        return Record(file_id, None, stored)
+    return Record(file_id, job, files.get(job.output_file_id) if job.output_file_id else None)
 
 
 def record_status(record: Record) -> JobStatusBody:

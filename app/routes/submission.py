@@ -63,14 +63,14 @@ async def submit_job(request: Request, services: Services, kind: str, params: Ba
     with wait=true, when it ends."""
     webhook_url = await asyncio.to_thread(check_webhook_url, fields.webhook_url, services.settings.allow_private_urls)
     key = dedup_key(request, kind, params, fields)
+    wait_s = wait_seconds(services, fields)
     existing = services.jobs.reusable(key, reuse_since(services)) if key else None
     if existing is not None:
-        return await answer(request, services, existing, fields, reused=True)
-    wait_s = wait_seconds(services, fields)
+        return await answer(request, services, existing, fields, wait_s, reused=True)
     ticket = services.heavy.admit(kind, finish_within_s=wait_s, client=request.headers.get("idempotency-key"))
     stored_params = {**params.model_dump(mode="json"), "base_url": str(request.base_url).rstrip("/")}
     job = services.runner.submit(kind, stored_params, ticket, fields.name, webhook_url, key)
-    return await answer(request, services, job, fields, reused=False)
+    return await answer(request, services, job, fields, wait_s, reused=False)
 
 
 def wait_seconds(services: Services, fields: JobFields) -> float | None:
@@ -80,11 +80,12 @@ def wait_seconds(services: Services, fields: JobFields) -> float | None:
     return min(limit, fields.wait_timeout_s) if fields.wait_timeout_s else limit
 
 
-async def answer(request: Request, services: Services, job: Job, fields: JobFields, reused: bool) -> Response:
+async def answer(
+    request: Request, services: Services, job: Job, fields: JobFields, wait_s: float | None, reused: bool
+) -> Response:
     """202 with the job; with wait=true the file itself, 422 when the job failed, or, when the wait ends
     first, 504 (or 202 when asked) with the `file_id`, so that the same request again waits for the same job."""
     headers = {"X-File-Id": job.id, "X-Reused": "true" if reused else "false"}
-    wait_s = wait_seconds(services, fields)
     if wait_s is None:
         return _json(job_accepted(request, job, reused=reused), 202, headers)
     final = await services.runner.wait(job.id, wait_s) or job
