@@ -264,30 +264,42 @@ async def test_an_extra_slot_holds_a_slot_of_its_kind_but_no_heavy_slot() -> Non
     assert admission.running() == 2
 
 
+class Narration:
+    """A video's narration holding an extra tts slot: it waits for the slot, then holds it until `finish`."""
+
+    def __init__(self, admission: Admission) -> None:
+        self.entered = asyncio.Event()
+        self._leave = asyncio.Event()
+        self._task = asyncio.create_task(self._narrate(admission))
+
+    async def _narrate(self, admission: Admission) -> None:
+        async with admission.extra_slot("tts"):
+            self.entered.set()
+            await self._leave.wait()
+
+    async def has_entered(self) -> None:
+        await asyncio.wait_for(self.entered.wait(), 60)  # a ceiling, not an expectation: it enters at once
+
+    async def finish(self) -> None:
+        self._leave.set()
+        await self._task
+
+
 @pytest.mark.asyncio
 async def test_an_extra_slot_waits_while_its_kind_is_full_and_enters_when_a_slot_is_released() -> None:
     admission = Admission({"tts": 1, "video": 1}, heavy_cap=2, max_queued=1)
     tts = admission.admit("tts")
     admission.admit("video")
-    entered = asyncio.Event()
-    leave = asyncio.Event()
-
-    async def narrate() -> None:
-        async with admission.extra_slot("tts"):
-            entered.set()
-            await leave.wait()
-
-    task = asyncio.create_task(narrate())
+    narration = Narration(admission)
     await asyncio.sleep(0)
-    assert not entered.is_set()
+    assert not narration.entered.is_set()
 
     admission.release(tts)
-    await asyncio.wait_for(entered.wait(), 1.0)
+    await narration.has_entered()
     assert admission.running("tts") == 1
     assert admission.running() == 1
 
-    leave.set()
-    await task
+    await narration.finish()
     assert admission.running("tts") == 0
 
 
@@ -297,22 +309,13 @@ async def test_a_waiting_extra_slot_gets_a_freed_slot_before_a_job_waiting_in_th
     tts = admission.admit("tts")
     admission.admit("video")
     queued = admission.admit("tts")
-    entered = asyncio.Event()
-    leave = asyncio.Event()
-
-    async def narrate() -> None:
-        async with admission.extra_slot("tts"):
-            entered.set()
-            await leave.wait()
-
-    task = asyncio.create_task(narrate())
+    narration = Narration(admission)
     await asyncio.sleep(0)
     admission.release(tts)
-    await asyncio.wait_for(entered.wait(), 1.0)
+    await narration.has_entered()
     assert not queued.granted.is_set()
 
-    leave.set()
-    await task
+    await narration.finish()
     assert queued.granted.is_set()
     assert admission.running("tts") == 1
 
