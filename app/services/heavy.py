@@ -42,6 +42,13 @@ class Slot:
         self.started = time.monotonic()
         self.scope = CancelScope()
 
+    @property
+    def timed_out(self) -> str:
+        """What the caller is told when the work ran past the limit."""
+        return (
+            f"The {self.ticket.kind} job ran past its time limit of {self.limit_s:g} s (JOB_TIMEOUT_S) and was stopped."
+        )
+
     def remaining(self) -> float:
         return self.limit_s - (time.monotonic() - self.started)
 
@@ -54,7 +61,7 @@ class Slot:
         try:
             return await asyncio.wait_for(asyncio.shield(future), max(0.0, self.remaining()))
         except TimeoutError:
-            message = self._heavy.timeout_message(self.ticket.kind, self.limit_s)
+            message = self.timed_out
             await self._stop(future, message)
             raise TimedOut(message) from None
         except asyncio.CancelledError:
@@ -71,7 +78,7 @@ class Slot:
         try:
             await asyncio.wait_for(asyncio.shield(future), max(0.0, self.remaining()))
         except TimeoutError:
-            await self._stop(future, self._heavy.timeout_message(self.ticket.kind, self.limit_s))
+            await self._stop(future, self.timed_out)
         except BaseException:
             log.debug("work whose caller went away ended with an error", exc_info=True)
 
@@ -109,10 +116,6 @@ class HeavyWork:
 
     def limit_for(self, kind: str) -> float:
         return self.timeouts.get(kind, max(self.timeouts.values(), default=3600.0))
-
-    @staticmethod
-    def timeout_message(kind: str, limit_s: float) -> str:
-        return f"The {kind} job ran past its time limit of {limit_s:g} s (JOB_TIMEOUT_S) and was stopped."
 
     @asynccontextmanager
     async def slot(self, ticket: Ticket) -> AsyncIterator[Slot]:
