@@ -31,6 +31,8 @@ from app.services.tts.job import make_tts_handler
 from app.services.tts.service import TtsService
 from app.services.video.job import make_video_handler
 from app.services.webhooks import WebhookSender
+from app.tools.catalog import all_tools
+from app.tools.table import tool_handlers
 
 log = logging.getLogger("app")
 
@@ -57,8 +59,9 @@ class Services:
 def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
     cap = settings.max_cpu_threads or "none"
     timeouts = ", ".join(f"{kind}={seconds:g}" for kind, seconds in settings.job_timeout_s.items())
+    caps = " ".join(f"{kind}={cap}" for kind, cap in settings.kind_caps().items())
     return [
-        f"caps: tts={settings.max_concurrent_tts} video={settings.max_concurrent_video} "
+        f"caps: {caps} "
         f"heavy={settings.max_concurrent_heavy_tasks} queue={settings.max_queued_jobs} "
         f"(starting within {settings.max_queue_wait_s:g} s); time limits (s): {timeouts}",
         f"{budget.cores} cores available, using {budget.threads} threads (limit: MAX_CPU_THREADS={cap}, "
@@ -100,7 +103,7 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
             log.info(line)
         jobs, files = _records(stack, settings)
         admission = Admission(
-            {"tts": settings.max_concurrent_tts, "video": settings.max_concurrent_video},
+            settings.kind_caps(),
             settings.max_concurrent_heavy_tasks,
             settings.max_queued_jobs,
             max_queue_wait_s=settings.max_queue_wait_s,
@@ -113,6 +116,7 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
         metrics = Metrics(admission, system_stats)
         webhooks = WebhookSender(jobs, settings.webhook_secret, settings.allow_private_urls)
         handlers = {"tts": make_tts_handler(tts, ffmpeg), "video": make_video_handler(tts, ffmpeg, files)}
+        handlers.update(tool_handlers(all_tools(), ffmpeg, files))
         runner = JobRunner(jobs, files, heavy, handlers, [system_stats.on_job_end, metrics.on_job_end, webhooks])
         stack.push_async_callback(runner.shutdown)
         if settings.requeue_interrupted:

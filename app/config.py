@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_JOB_TIMEOUTS_S = {"tts": 1800.0, "video": 3600.0}
+DEFAULT_JOB_TIMEOUTS_S = {"tts": 1800.0, "video": 3600.0, "audio": 1800.0, "stt": 3600.0}
 """Sized for the slowest legitimate job on a one-core VPS: 20,000 characters of speech at a real-time factor
 near 1 (about 25 min of audio), and a 10-minute 1080x1920 render at a few frames per second."""
 
@@ -33,6 +33,8 @@ class Settings(BaseSettings):
 
     max_concurrent_tts: int = Field(2, ge=1)
     max_concurrent_video: int = Field(1, ge=1)
+    max_concurrent_audio: int = Field(2, ge=1, description="Audio tool jobs (one ffmpeg process each).")
+    max_concurrent_stt: int = Field(1, ge=1, description="Transcription and alignment jobs (Whisper).")
     max_concurrent_heavy_tasks: int = Field(3, ge=1)
     max_queued_jobs: int = Field(50, ge=0, description="Hard ceiling on the waiting room's places.")
     max_queue_wait_s: float = Field(
@@ -84,6 +86,15 @@ class Settings(BaseSettings):
             if not seconds > 0:
                 raise ValueError(f"the time limit of {kind} jobs must be above 0 s; got {seconds}")
         return value
+
+    def kind_caps(self) -> dict[str, int]:
+        """Concurrent jobs allowed per kind (each inside MAX_CONCURRENT_HEAVY_TASKS)."""
+        return {
+            "tts": self.max_concurrent_tts,
+            "video": self.max_concurrent_video,
+            "audio": self.max_concurrent_audio,
+            "stt": self.max_concurrent_stt,
+        }
 
     @field_validator("storage_path", "model_cache_dir", "kokoro_model_dir", "kokoro_onnx_model", "kokoro_onnx_voices")
     @classmethod

@@ -23,7 +23,7 @@ from app.errors import Busy
 
 log = logging.getLogger("app.limits")
 
-DEFAULT_DURATION_S = {"tts": 5.0, "video": 30.0}
+DEFAULT_DURATION_S = {"tts": 5.0, "video": 30.0, "audio": 5.0, "stt": 20.0}
 MAX_RETRY_AFTER_S = 600
 MAX_PROMISES = 10_000  # refusals remembered per kind for spreading Retry-After
 

@@ -16,6 +16,8 @@ from app.routes import health, jobs, openai_speech, storage, system, tts, upload
 from app.routes.responses import ERROR_RESPONSES
 from app.security import require_api_key
 from app.services.child_process import ChildProcess
+from app.tools.catalog import all_tools
+from app.tools.routes import tool_router
 
 
 @asynccontextmanager
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None, engine: ChildProcess | None = N
         jobs.router,
         openai_speech.router,
         system.router,
+        tool_router(all_tools()),
     )
     app.add_middleware(AdmissionGate, kinds=admission_kinds(protected))
     app.add_middleware(RequestLogMiddleware)

@@ -8,32 +8,17 @@ import asyncio
 import hashlib
 import json
 import time
-from typing import Literal
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from app.composition import Services
+from app.routes.fields import JobFields
 from app.routes.models import FailedJob
 from app.routes.responses import job_accepted, stored_file
 from app.services.jobs import Job, JobStatus
 from app.services.webhooks import check_webhook_url
-
-
-class JobFields(BaseModel):
-    """The fields every job route takes besides its own."""
-
-    name: str | None = None
-    webhook_url: str | None = None
-    wait: bool = False
-    wait_timeout_s: float | None = Field(
-        None, gt=0, description="With wait=true: wait at most this long (and never past WAIT_TIMEOUT_S)."
-    )
-    wait_timeout_status: Literal["504", "202"] = Field(
-        "504", description="With wait=true, the answer when the wait ends first: 504 (a retry reattaches) or 202."
-    )
-    dedup: bool = Field(True, description="false: always start a new job, even for a request made before.")
 
 
 def dedup_key(request: Request, kind: str, params: BaseModel, fields: JobFields) -> str | None:

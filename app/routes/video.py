@@ -13,12 +13,12 @@ from pydantic import Field
 
 from app.admission_gate import admitted_as
 from app.deps import ServicesDep
-from app.errors import InvalidInput, NotFound, UnprocessableInput
+from app.errors import InvalidInput, UnprocessableInput
+from app.routes.fields import JobFields
+from app.routes.inputs import ready_input
 from app.routes.models import Fonts
-from app.routes.responses import JOB_RESPONSES, NotReady, find_record
-from app.routes.submission import JobFields, submit_job
-from app.services.files import Files, StoredFile
-from app.services.jobs import Jobs
+from app.routes.responses import JOB_RESPONSES
+from app.routes.submission import submit_job
 from app.services.video.captions import CaptionStyle, Word, available_fonts, default_fonts_dir, parse_captions
 from app.services.video.job import CaptionedParams, MergeParams
 from app.services.video.render import EFFECTS
@@ -33,26 +33,6 @@ _STYLE = CaptionStyle()
 @lru_cache(maxsize=1)
 def caption_fonts() -> tuple[str, ...]:
     return tuple(available_fonts(default_fonts_dir()))
-
-
-def ready_input(jobs: Jobs, files: Files, file_id: str, field: str, kinds: tuple[str, ...]) -> StoredFile:
-    """A stored, ready file of one of `kinds`: 404 naming the id, 409 when not ready, 400 for the wrong kind."""
-    file_id = file_id.strip()
-    try:
-        record = find_record(jobs, files, file_id)
-    except NotFound as exc:
-        raise NotFound(f"Field '{field}': no file with id '{file_id[:64]}'.") from exc
-    stored = record.file
-    if stored is None:
-        raise NotReady(f"Field '{field}': file '{file_id}' is not ready (status: {record.status}).")
-    files.path(stored)
-    kind = stored.media_kind
-    if kind not in kinds:
-        wanted = " or ".join(kinds)
-        raise InvalidInput(f"Field '{field}': file '{file_id}' is {kind or 'not media'}; expected {wanted}.")
-    if stored.filename.endswith(".pcm"):
-        raise InvalidInput(f"Field '{field}': file '{file_id}' is raw PCM without a header; use wav or another format.")
-    return stored
 
 
 class CaptionFields(TypedDict):

@@ -22,12 +22,24 @@ log = logging.getLogger("app.jobs")
 
 
 @dataclass
+class ExtraFile:
+    """One more file a job made besides its main output (e.g. each segment of a split), stored under its own id."""
+
+    file: Path
+    ext: str
+    name: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
 class JobOutput:
-    """What a handler produced: a finished file in the job's work dir and facts about it."""
+    """What a handler produced: a finished file in the job's work dir, facts about it, and any extra files
+    (listed in the facts as `files`: `[{file_id, name}]`)."""
 
     file: Path
     ext: str
     facts: dict[str, Any] = field(default_factory=dict)
+    extra: list[ExtraFile] = field(default_factory=list)
 
 
 class JobContext:
@@ -132,7 +144,7 @@ class JobRunner:
                 self.jobs.update(job.id, status=JobStatus.PROCESSING, started_at=time.time())
                 log_transition(job, JobStatus.PROCESSING, started - queued_at, "time spent queued")
                 context = JobContext(self, job, asyncio.get_running_loop())
-                output = await slot.run(self.handlers[job.kind], job, context)
+                output = await slot.run(self.handler_for(job), job, context)
                 await asyncio.to_thread(self._finish, job, output)
                 log_transition(job, JobStatus.READY, time.monotonic() - started)
         except asyncio.CancelledError:
@@ -153,8 +165,22 @@ class JobRunner:
                 event.set()
         await self._after(job.id)
 
+    def handler_for(self, job: Job) -> Handler:
+        """The handler of the job's operation when one is registered under that name, else of its kind."""
+        operation = job.params.get("operation")
+        if isinstance(operation, str) and operation in self.handlers:
+            return self.handlers[operation]
+        return self.handlers[job.kind]
+
     def _finish(self, job: Job, output: JobOutput) -> None:
-        """Commit the output file, then mark the job ready: nothing half-written is ever reported ready."""
+        """Commit the output files, then mark the job ready: nothing half-written is ever reported ready."""
+        if output.extra:
+            listed = []
+            for extra in output.extra:
+                extra_id = new_file_id()
+                self.files.add(extra_id, extra.file, extra.ext, extra.name, extra.facts, source_job=job.id)
+                listed.append({"file_id": extra_id, "name": extra.name})
+            output.facts["files"] = listed
         self.files.add(job.id, output.file, output.ext, job.name, output.facts, source_job=job.id)
         self.jobs.update(job.id, status=JobStatus.READY, progress=100.0, output_file_id=job.id, finished_at=time.time())
 

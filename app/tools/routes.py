@@ -1,0 +1,51 @@
+"""The toolbox's routes, built from the table: each takes its form, checks it, then admits and submits a job."""
+
+import asyncio
+import inspect
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from app.admission_gate import admitted_as
+from app.composition import Services
+from app.deps import ServicesDep
+from app.routes.responses import JOB_RESPONSES
+from app.routes.submission import submit_job
+from app.tools.table import Inputs, Tool, ToolForm
+
+
+def tool_router(tools: list[Tool]) -> APIRouter:
+    """One POST route per tool, at its full path, admitted as its kind."""
+    router = APIRouter()
+    for tool in tools:
+        router.add_api_route(
+            tool.path,
+            _endpoint(tool),
+            methods=["POST"],
+            status_code=202,
+            response_class=Response,
+            responses=JOB_RESPONSES,
+            summary=tool.summary,
+            tags=[tool.tag],
+            name=tool.operation,
+        )
+    return router
+
+
+def _inputs(services: Services) -> Inputs:
+    return Inputs(services.jobs, services.files, services.ffmpeg, services.settings)
+
+
+def _endpoint(tool: Tool):  # type: ignore[no-untyped-def]
+    async def endpoint(request: Request, form: ToolForm, services: ServicesDep) -> Response:
+        params = await asyncio.to_thread(form.params, _inputs(services))
+        return await submit_job(request, services, tool.kind, params, form)
+
+    signature = inspect.signature(endpoint)
+    form_parameter = signature.parameters["form"].replace(annotation=Annotated[tool.form, Form()])
+    endpoint.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[form_parameter if p.name == "form" else p for p in signature.parameters.values()]
+    )
+    endpoint.__name__ = tool.operation
+    return admitted_as(tool.kind)(endpoint)
