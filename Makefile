@@ -17,11 +17,15 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 	$(PIP) install -q torch==2.13.0 -r requirements-dev.txt
 	touch $@
 
-.PHONY: install run test lint format bench
+.PHONY: install run test lint format bench voices
 install: $(RUNTIME)
 
 run: $(RUNTIME)
 	$(PY) server.py
+
+# Fetch all 54 Kokoro v1.0 voices (about 0.5 MB each) into MODEL_CACHE_DIR, for a server that goes offline later.
+voices: $(RUNTIME)
+	$(PY) scripts/fetch_voices.py
 
 test: $(DEV)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q

@@ -6,7 +6,6 @@ closes what it had already opened. An engine process handed in (tests share one)
 
 import asyncio
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +24,9 @@ from app.services.metrics import Metrics
 from app.services.retention import sweep_forever
 from app.services.runner import JobRunner
 from app.services.storage import LocalStorage
+from app.services.stt.align_job import make_align_handler
+from app.services.stt.job import make_transcribe_handler
+from app.services.stt.service import SttService
 from app.services.system_stats import SystemStats
 from app.services.tts.engine_process import start_engine_process, tts_service_on
 from app.services.tts.job import make_tts_handler
@@ -54,6 +56,7 @@ class Services:
     inline_speech: InlineSpeech
     system_stats: SystemStats
     metrics: Metrics
+    stt: SttService
 
 
 def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
@@ -96,7 +99,6 @@ def _records(stack: AsyncExitStack, settings: Settings) -> tuple[SqliteJobs, Fil
 @asynccontextmanager
 async def open_services(settings: Settings, engine: ChildProcess | None = None) -> AsyncIterator[Services]:
     """Build every service; on exit (or a failed start) stop the work, then close what was opened, in reverse."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "0" if settings.tts_engine == "torch" else "1")
     async with AsyncExitStack() as stack:
         budget = CpuBudget.from_limits(settings.max_cpu_threads, settings.cpu_usage_limit, settings.heavy_nice)
         for line in describe_limits(settings, budget):
@@ -115,8 +117,12 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
         system_stats = SystemStats(budget, admission, tts, settings, engine)
         metrics = Metrics(admission, system_stats)
         webhooks = WebhookSender(jobs, settings.webhook_secret, settings.allow_private_urls)
-        handlers = {"tts": make_tts_handler(tts, ffmpeg), "video": make_video_handler(tts, ffmpeg, files)}
-        handlers.update(tool_handlers(all_tools(), ffmpeg, files))
+        stt = SttService.from_settings(settings, budget)  # its Whisper process starts on the first transcription
+        stack.push_async_callback(asyncio.to_thread, stt.close)
+        handlers = {"tts": make_tts_handler(tts, ffmpeg), "video": make_video_handler(tts, ffmpeg, files, stt=stt)}
+        handlers.update(tool_handlers(all_tools(), ffmpeg, files, stt))
+        handlers["transcribe"] = make_transcribe_handler(stt, files)
+        handlers["align_script"] = make_align_handler(stt, files)
         runner = JobRunner(jobs, files, heavy, handlers, [system_stats.on_job_end, metrics.on_job_end, webhooks])
         stack.push_async_callback(runner.shutdown)
         if settings.requeue_interrupted:
@@ -141,4 +147,5 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
             inline_speech,
             system_stats,
             metrics,
+            stt=stt,
         )

@@ -27,6 +27,12 @@ class Settings(BaseSettings):
     kokoro_repo_id: str = "hexgrad/Kokoro-82M"
     kokoro_onnx_model: Path | None = None
     kokoro_onnx_voices: Path | None = None
+    whisper_model: str = Field(
+        "base",
+        min_length=1,
+        description="Speech recognition: base (multilingual, from its packages), tiny.en, a CTranslate2 model "
+        "directory, or a faster-whisper model name downloaded when the machine is online.",
+    )
     default_voice: str = "af_heart"
     default_lang_code: str = Field("a", min_length=1, max_length=1)
     max_text_chars: int = Field(20_000, ge=1)

@@ -13,6 +13,7 @@ from app.services.inline_speech import InlineSpeech
 from app.services.jobs import Jobs
 from app.services.metrics import Metrics
 from app.services.runner import JobRunner
+from app.services.stt.service import SttService
 from app.services.system_stats import SystemStats
 from app.services.tts.service import TtsService
 
@@ -45,6 +46,10 @@ async def get_tts(services: ServicesDep) -> TtsService:
     return services.tts
 
 
+async def get_stt(services: ServicesDep) -> SttService:
+    return services.stt
+
+
 async def get_inline_speech(services: ServicesDep) -> InlineSpeech:
     return services.inline_speech
 
@@ -62,6 +67,7 @@ JobsDep = Annotated[Jobs, Depends(get_jobs)]
 FilesDep = Annotated[Files, Depends(get_files)]
 RunnerDep = Annotated[JobRunner, Depends(get_runner)]
 TtsDep = Annotated[TtsService, Depends(get_tts)]
+SttDep = Annotated[SttService, Depends(get_stt)]
 InlineSpeechDep = Annotated[InlineSpeech, Depends(get_inline_speech)]
 SystemStatsDep = Annotated[SystemStats, Depends(get_system_stats)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

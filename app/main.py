@@ -12,12 +12,20 @@ from app.config import Settings, load_settings
 from app.error_handlers import install_error_handlers
 from app.logging_setup import configure_logging
 from app.request_log import RequestLogMiddleware
-from app.routes import health, jobs, openai_speech, storage, system, tts, upload, video
+from app.routes import alignment as script_alignment
+from app.routes import docs as api_docs
+from app.routes import events as job_events
+from app.routes import files as file_list
+from app.routes import folders, health, jobs, openai_speech, storage, system, tts, upload, video
+from app.routes import transcription as speech_to_text
+from app.routes import web as web_page
 from app.routes.responses import ERROR_RESPONSES
 from app.security import require_api_key
 from app.services.child_process import ChildProcess
+from app.tools.audio_routes import router as audio_tool_routes
 from app.tools.catalog import all_tools
 from app.tools.routes import tool_router
+from app.tools.video_routes import router as video_tool_routes
 
 
 @asynccontextmanager
@@ -41,23 +49,34 @@ def create_app(settings: Settings | None = None, engine: ChildProcess | None = N
         title="Media API",
         description="Kokoro text to speech and captioned videos for automation tools, with admission control.",
         lifespan=lifespan,
+        docs_url=None,  # served by app.routes.docs with local assets
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     install_error_handlers(app)
     protected = (
         tts.router,
+        file_list.router,  # before storage: /list and /stats are not file ids
         storage.router,
         upload.router,
         video.router,
         jobs.router,
+        job_events.router,
+        folders.router,
         openai_speech.router,
         system.router,
         tool_router(all_tools()),
+        audio_tool_routes,
+        video_tool_routes,
+        speech_to_text.router,
+        script_alignment.router,
     )
     app.add_middleware(AdmissionGate, kinds=admission_kinds(protected))
     app.add_middleware(RequestLogMiddleware)
     app.include_router(health.router)
+    app.include_router(api_docs.router)
+    app.include_router(web_page.router)
     for router in protected:
         app.include_router(router, dependencies=[Depends(require_api_key)], responses=ERROR_RESPONSES)
     return app

@@ -22,6 +22,14 @@ for text, lang in (("Hello from an install without torch.", None), ("Olá, sem t
     request = service.validate(text, None, 1.0, lang)
     result = service.synthesize_to_wav(request, Path(mkdtemp()) / "x.wav", lambda: 2)
     print(f"{request.lang_code}: {result.duration_s:.2f} s, {len(result.words)} words")
+import numpy as np
+
+from app.services.tts.torch_file import read_tensor
+from app.services.tts.voices import as_pack
+
+voice = as_pack(read_tensor(Path("tests/support/data/tiny_voice.pt")))  # written by torch.save (voices/NAME.pt)
+assert np.array_equal(voice.reshape(-1), np.arange(4 * 256, dtype=np.float32) / 1024), "a .pt voice misread"
+print("a torch-saved .pt voice is read without torch")
 assert "torch" not in sys.modules and "kokoro" not in sys.modules
 print("ONNX-only install speaks; torch and kokoro were never imported")
 PY

@@ -13,6 +13,8 @@ from schemathesis.checks import (
 from tests.conftest import RunningServer, torch_test_settings
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+ENDLESS = {"/api/v1/media/jobs/events"}
+"""Streams that never end by themselves (a fuzzer reading one would wait forever): tests/test_files_api.py."""
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +36,7 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory, test_model_dir) -> Run
 def test_fuzzing_the_openapi_schema_finds_no_5xx_and_no_schema_violation(fuzz_server: RunningServer) -> None:
     schema = schemathesis.openapi.from_url(f"{fuzz_server.base_url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
+    operations = [op for op in operations if op.path not in ENDLESS]
     assert len(operations) >= 8
     for operation in operations:
 

@@ -221,11 +221,15 @@ def test_missing_weights_keep_the_server_up_and_answer_503(server_factory, tmp_p
 
 def test_voices_and_languages_are_listed(torch_server: RunningServer) -> None:
     voices = torch_server.client.get(f"{TTS}/voices").json()
-    names = {v["name"] for v in voices["voices"]}
+    names = {v["name"] for v in voices["voices"] if v["installed"]}
     assert {"af_heart", "bf_emma", "pf_dora", "ef_dora", "ff_siwis"} <= names
     assert voices["default_voice"] == "af_heart"
     portuguese = torch_server.client.get(f"{TTS}/voices", params={"lang_code": "p"}).json()["voices"]
-    assert [v["name"] for v in portuguese] == ["pf_dora"]
+    assert [(v["name"], v["installed"]) for v in portuguese] == [
+        ("pf_dora", True),
+        ("pm_alex", False),
+        ("pm_santa", False),
+    ]
     languages = {entry["code"]: entry for entry in torch_server.client.get(f"{TTS}/languages").json()["languages"]}
     assert set(languages) == set("abefhipjz")
     assert all(languages[code]["available"] for code in "abefhip")

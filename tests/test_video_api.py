@@ -25,6 +25,8 @@ MERGE = "/api/v1/media/video-tools/merge"
 W, H = 360, 640
 TEXT = "Small steps every day. They add up."
 SRT = "1\n00:00:00,200 --> 00:00:01,400\nHello captions\n\n2\n00:00:01,600 --> 00:00:02,800\nsecond line\n"
+NO_CAPTIONS = '[{"word": "never", "start": 3600, "end": 3601}]'
+"""Captions timed after any narration here ends: a render with them shows none, and hears nothing to caption."""
 
 
 # ---------------------------------------------------------------- media and helpers
@@ -339,8 +341,9 @@ def test_captioned_video_from_text_matches_narration_and_burns_captions(
     narration = tmp_path / "narration.m4a"
     make_media("-i", str(video), "-vn", "-c:a", "copy", str(narration))
     audio_id = upload_id(torch_server, narration, "audio")
-    plain_status, plain_info = run_job(torch_server, CAPTIONED, {**fields, "text": "", "audio_id": audio_id})
-    assert plain_status["status"] == "ready" and plain_info["captioned"] is False and "words" not in plain_info
+    plain_fields = {**fields, "text": "", "audio_id": audio_id, "captions": NO_CAPTIONS}
+    plain_status, plain_info = run_job(torch_server, CAPTIONED, plain_fields)
+    assert plain_status["status"] == "ready" and plain_info["captions_source"] == "given" and "words" not in plain_info
     plain = download(torch_server, plain_status["file_id"], tmp_path)
     word = info["words"][2]
     moment = (word["start"] + word["end"]) / 2
@@ -352,7 +355,7 @@ def test_captioned_video_from_text_matches_narration_and_burns_captions(
 def test_effects_video_background_and_srt_captions(
     torch_server: RunningServer, ids: dict[str, str], tmp_path: Path
 ) -> None:
-    base = {"audio_id": ids["wav"], "width": W, "height": H}
+    base = {"audio_id": ids["wav"], "captions": NO_CAPTIONS, "width": W, "height": H}
     jobs = {
         "ken_burns": {"background_id": ids["png"], "image_effect": "ken_burns"},
         "pan": {"background_id": ids["png"], "image_effect": "pan", "caption_config_highlight_color": "#FFD700"},
@@ -407,7 +410,8 @@ def test_failed_render_ends_failed_and_leaves_no_file(torch_server: RunningServe
     files.path(stored).write_bytes(media["corrupt_png"].read_bytes())
     files_before = stored_files(torch_server)
     response = torch_server.client.post(
-        CAPTIONED, data={"background_id": background, "audio_id": audio, "width": W, "height": H}
+        CAPTIONED,
+        data={"background_id": background, "audio_id": audio, "captions": NO_CAPTIONS, "width": W, "height": H},
     )
     assert response.status_code == 202, response.text
     status = torch_server.wait_for(response.json()["file_id"])
@@ -452,8 +456,8 @@ def test_bad_video_requests_are_refused_before_admission(torch_server: RunningSe
         ({**ok, "text": "", "audio_id": unknown}, 404, unknown),
         ({**ok, "background_id": ids["wav"]}, 400, "audio"),
         ({**ok, "text": "", "audio_id": ids["png"]}, 400, "image"),
-        ({**ok, "audio_id": ids["wav"]}, 400, "exactly one"),
-        ({**ok, "text": ""}, 400, "exactly one"),
+        ({**ok, "audio_id": ids["wav"], "captions": SRT}, 400, "not both"),
+        ({**ok, "text": ""}, 400, "audio_id"),
         ({**ok, "captions": SRT}, 400, "captions"),
         ({**ok, "text": "", "audio_id": ids["wav"], "captions": "not captions"}, 400, "captions"),
         ({**ok, "caption_config_font_name": "Comic Sans"}, 422, "Lato"),

@@ -18,3 +18,6 @@ class JobFields(BaseModel):
         "504", description="With wait=true, the answer when the wait ends first: 504 (a retry reattaches) or 202."
     )
     dedup: bool = Field(True, description="false: always start a new job, even for a request made before.")
+    folder: str | None = Field(
+        None, description="The folder for the result, e.g. reports/2024 (made when missing); default: the top level."
+    )

@@ -2,12 +2,12 @@
 
 from fastapi import APIRouter
 
-from app.deps import TtsDep
+from app.deps import SttDep, TtsDep
 from app.routes.models import Health
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=Health)
-async def health(tts: TtsDep) -> Health:
-    return Health.model_validate({"status": "ok", "tts": tts.describe()})
+async def health(tts: TtsDep, stt: SttDep) -> Health:
+    return Health.model_validate({"status": "ok", "tts": tts.describe(), "stt": stt.describe()})

@@ -5,6 +5,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.services.jobs import JobStatus
+from app.services.stt.service import SttInfo
 from app.services.tts.service import EngineInfo
 
 
@@ -73,6 +74,7 @@ class UploadedFile(FileUrls):
     name: str | None
     size: int
     content_type: str
+    folder: str | None = None
 
 
 class DeletedFile(BaseModel):
@@ -91,11 +93,14 @@ class Voice(BaseModel):
     name: str
     lang_code: str | None
     language: str | None
+    installed: bool = Field(description="False: a Kokoro v1.0 voice fetched on first use (when fetching works).")
 
 
 class Voices(BaseModel):
     voices: list[Voice]
     default_voice: str | None
+    fetch_on_first_use: bool = Field(description="Whether voices that are not installed are fetched when named.")
+    get_more: str = Field(description="How voices that are not installed can be had here.")
 
 
 class Language(BaseModel):
@@ -116,6 +121,7 @@ class Fonts(BaseModel):
 class Health(BaseModel):
     status: str
     tts: EngineInfo
+    stt: SttInfo
 
 
 class SystemStatus(BaseModel):
@@ -152,3 +158,114 @@ class OpenAiModels(BaseModel):
 class OpenAiVoices(BaseModel):
     voices: list[str]
     default_voice: str | None
+
+
+class StoredItem(BaseModel):
+    """A stored file (status ready), or a job that has no file yet (queued, processing or failed): then
+    `file_id` is the id its file will have, and `filename`, `media_type`, `content_type`, `size`, `duration`
+    and `download_url` are null (so a `media_type` filter leaves such jobs out)."""
+
+    file_id: str
+    name: str | None
+    filename: str | None = Field(description="What a download is named: <name>.<ext>, else the stored name.")
+    media_type: str | None = Field(description="image, video or audio")
+    content_type: str | None = Field(description="The MIME type, e.g. audio/wav")
+    size: int | None = Field(description="Bytes")
+    duration: float | None = Field(description="Seconds, for audio and video")
+    folder: str | None = Field(description="e.g. reports/2024; null: the top level")
+    status: JobStatus
+    progress: int = Field(ge=0, le=100)
+    error: str | None = Field(description="Why the job failed; null otherwise")
+    kind: str = Field(description="upload, or the kind of the job that made it (tts, video, audio...)")
+    created_at: float
+    download_url: str | None
+
+
+class StorageList(BaseModel):
+    """`GET /api/v1/media/storage`: one page, newest first, and how many match in all."""
+
+    data: list[StoredItem]
+    total: int
+    limit: int
+    offset: int
+
+
+class ListedItem(StoredItem):
+    media_id: str = Field(description="The same as file_id (the older servers' name).")
+
+
+class LegacyStorageList(BaseModel):
+    """`GET /api/v1/media/storage/list`: the same items under the older servers' shape."""
+
+    files: list[ListedItem]
+    total: int
+    media_type_filter: str | None
+
+
+class Tally(BaseModel):
+    files: int
+    bytes: int
+
+
+class MediaTypeTally(Tally):
+    media_type: str
+
+
+class FolderTally(Tally):
+    folder: str | None = Field(description="null: the top level")
+
+
+class DiskSpace(BaseModel):
+    total_bytes: int
+    free_bytes: int
+
+
+class StorageStats(BaseModel):
+    """Stored files and bytes in all, by media type and by folder (direct contents; empty folders too), jobs by
+    status, and the disk that holds the storage."""
+
+    files: int
+    bytes: int
+    by_media_type: list[MediaTypeTally]
+    by_folder: list[FolderTally]
+    jobs: dict[str, int]
+    disk: DiskSpace
+
+
+class FolderInfo(BaseModel):
+    path: str = Field(description="e.g. reports/2024")
+    name: str = Field(description="The last part of the path")
+    parent_folder: str | None = Field(description="null: the top level")
+    file_count: int = Field(description="Files directly in it")
+    bytes: int = Field(description="Bytes of the files directly in it")
+    folder_count: int = Field(description="Folders directly in it")
+    created_at: float
+
+
+class FolderList(BaseModel):
+    folders: list[FolderInfo]
+    parent_folder: str | None
+    recursive: bool
+
+
+class CreatedFolder(FolderInfo):
+    created: bool = Field(description="False when it already existed (answered 200 instead of 201).")
+
+
+class DeletedFolder(BaseModel):
+    folder: str
+    deleted: bool
+    files_deleted: int
+    jobs_deleted: int = Field(description="Failed jobs filed in it (no file), removed with it")
+    folders_deleted: int = Field(description="The folder and the folders below it")
+
+
+class FolderContents(BaseModel):
+    """A folder's subfolders and one page of its files (and file-less jobs), newest first."""
+
+    folder: FolderInfo
+    folders: list[FolderInfo]
+    files: list[StoredItem]
+    total: int
+    limit: int
+    offset: int

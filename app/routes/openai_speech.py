@@ -45,7 +45,7 @@ async def create_speech(body: SpeechBody, tts: TtsDep, inline_speech: InlineSpee
     voice = body.voice
     if voice in OPENAI_VOICES and tts.loaded is not None and voice not in tts.loaded.voices.voices:
         voice = None
-    speech = tts.validate(body.input, voice, body.speed, body.lang_code, body.response_format)
+    speech = await tts.prepare(body.input, voice, body.speed, body.lang_code, body.response_format)
     media_type = STREAM_MEDIA_TYPES[body.response_format]
     # a unique name with the format's extension, so n8n and browsers store it as audio (it is not kept here)
     headers = {"Content-Disposition": f'attachment; filename="{new_file_id()}.{body.response_format}"'}

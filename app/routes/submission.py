@@ -17,13 +17,16 @@ from app.composition import Services
 from app.routes.fields import JobFields
 from app.routes.models import FailedJob
 from app.routes.responses import job_accepted, stored_file
+from app.services.folders import check_folder
 from app.services.jobs import Job, JobStatus
 from app.services.webhooks import check_webhook_url
 
 
-def dedup_key(request: Request, kind: str, params: BaseModel, fields: JobFields) -> str | None:
+def dedup_key(
+    request: Request, kind: str, params: BaseModel, fields: JobFields, folder: str | None = None
+) -> str | None:
     """What makes two requests the same job: the `Idempotency-Key` header, else the route, the normalised
-    params (input files by id) and the name; None with dedup=false."""
+    params (input files by id), the name and the folder; None with dedup=false."""
     if not fields.dedup:
         return None
     key = request.headers.get("idempotency-key")
@@ -32,6 +35,8 @@ def dedup_key(request: Request, kind: str, params: BaseModel, fields: JobFields)
         identity["idempotency_key"] = key
     else:
         identity.update(kind=kind, params=params.model_dump(mode="json"), name=fields.name)
+        if folder:
+            identity["folder"] = folder
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
 
 
@@ -46,15 +51,16 @@ def reuse_since(services: Services) -> float:
 async def submit_job(request: Request, services: Services, kind: str, params: BaseModel, fields: JobFields) -> Response:
     """Reuse the job of an identical request, or admit (or raise Busy) and create one; answer at once or,
     with wait=true, when it ends."""
+    folder = check_folder(fields.folder, "folder")
     webhook_url = await asyncio.to_thread(check_webhook_url, fields.webhook_url, services.settings.allow_private_urls)
-    key = dedup_key(request, kind, params, fields)
+    key = dedup_key(request, kind, params, fields, folder)
     wait_s = wait_seconds(services, fields)
     existing = services.jobs.reusable(key, reuse_since(services)) if key else None
     if existing is not None:
         return await answer(request, services, existing, fields, wait_s, reused=True)
     ticket = services.heavy.admit(kind, finish_within_s=wait_s, client=request.headers.get("idempotency-key"))
     stored_params = {**params.model_dump(mode="json"), "base_url": str(request.base_url).rstrip("/")}
-    job = services.runner.submit(kind, stored_params, ticket, fields.name, webhook_url, key)
+    job = services.runner.submit(kind, stored_params, ticket, fields.name, webhook_url, key, folder)
     return await answer(request, services, job, fields, wait_s, reused=False)
 
 

@@ -13,8 +13,10 @@ from app.routes.fields import JobFields
 from app.routes.models import Languages, Voices
 from app.routes.responses import JOB_RESPONSES
 from app.routes.submission import submit_job
+from app.services.tts.g2p import LANG_ALIASES, LANGUAGES, normalize_lang_code
 from app.services.tts.job import TtsParams
 from app.services.tts.service import EMPTY_TEXT
+from app.services.tts.voices import GET_MORE
 
 router = APIRouter(prefix="/api/v1/media/audio-tools/tts/kokoro", tags=["text to speech"])
 
@@ -35,14 +37,35 @@ class SpeechForm(JobFields):
 async def create_speech(request: Request, form: Annotated[SpeechForm, Form()], services: ServicesDep) -> Response:
     if form.text is None:  # sent empty (a form sends "" as absent) or not at all
         raise UnprocessableInput(EMPTY_TEXT)
-    speech = services.tts.validate(form.text, form.voice, form.speed, form.lang_code, form.format.lower())
+    speech = await services.tts.prepare(form.text, form.voice, form.speed, form.lang_code, form.format.lower())
     return await submit_job(request, services, "tts", TtsParams(speech=speech), form)
 
 
 @router.get("/voices", response_model=Voices)
 async def list_voices(tts: TtsDep, lang_code: str | None = None) -> Voices:
-    loaded = tts.require()
-    return Voices.model_validate({"voices": loaded.voices.describe(lang_code), "default_voice": tts.default_voice()})
+    """Installed voices and the Kokoro v1.0 voices fetched on first use (`installed: false`), of every language
+    or of `lang_code`: a Kokoro code (`a`, `p` ...) or a name the older servers used (`en-us`, `pt` ...)."""
+    voices = tts.require().voices
+    code = None
+    if lang_code is not None and lang_code.strip():
+        code = normalize_lang_code(lang_code)
+        if code not in LANGUAGES:
+            raise UnprocessableInput(
+                f"Unknown lang_code '{lang_code}'. Use one of: {', '.join(LANGUAGES)}, or {', '.join(LANG_ALIASES)}."
+            )
+    reason = voices.fetch_unavailable_reason
+    if reason is None:
+        get_more = "Voices with installed: false are fetched on first use (about 0.5 MB each) into MODEL_CACHE_DIR."
+    else:
+        get_more = f"Voices cannot be fetched here ({reason}). {GET_MORE}"
+    return Voices.model_validate(
+        {
+            "voices": voices.describe(code),
+            "default_voice": tts.default_voice(),
+            "fetch_on_first_use": reason is None,
+            "get_more": get_more,
+        }
+    )
 
 
 @router.get("/languages", response_model=Languages)

@@ -6,8 +6,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from starlette.datastructures import FormData, UploadFile
-from starlette.types import Message
+from starlette.routing import Match
+from starlette.types import Message, Scope
 
 from app.composition import Services
 from app.deps import ServicesDep
@@ -15,6 +17,7 @@ from app.errors import InvalidInput, UnprocessableInput
 from app.routes.models import UploadedFile
 from app.routes.responses import file_urls
 from app.services.ffmpeg import Ffmpeg
+from app.services.folders import check_folder
 from app.services.jobs import JobStatus
 from app.services.storage import new_file_id
 from app.services.uploads import (
@@ -46,6 +49,7 @@ _FORM_SCHEMA = {
                         "url": {"type": "string", "description": "An http(s) URL to fetch the file from."},
                         "media_type": {"type": "string", "enum": list(MEDIA_KINDS)},
                         "name": {"type": "string", "description": "A name for downloads."},
+                        "folder": {"type": "string", "description": "A folder, e.g. reports/2024 (made when missing)."},
                     },
                 }
             }
@@ -86,6 +90,43 @@ def _text(form: FormData, key: str) -> str | None:
 @router.post("", status_code=201, openapi_extra=_FORM_SCHEMA, response_model=UploadedFile)
 async def upload_media(request: Request, services: ServicesDep) -> JSONResponse:
     """Store an image, video or audio file sent as multipart `file` or fetched from `url`."""
+    return await _upload(request, services, None)
+
+
+class PostOnlyRoute(APIRoute):
+    """A route that is no match at all for other methods: a GET or DELETE of `/storage/a/b` stays a 404 (no
+    such file) instead of becoming a 405 because a POST may upload into folder `a/b`."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child_scope = super().matches(scope)
+        return (Match.NONE, {}) if match is Match.PARTIAL else (match, child_scope)
+
+
+async def upload_into_folder(folder_path: str, request: Request, services: ServicesDep) -> JSONResponse:
+    """Store a file in `folder_path` (made when missing), as the older servers' upload route did."""
+    return await _upload(request, services, check_folder(folder_path, "folder_path"))
+
+
+router.add_api_route(
+    "/{folder_path:path}",
+    upload_into_folder,
+    methods=["POST"],
+    status_code=201,
+    openapi_extra=_FORM_SCHEMA,
+    response_model=UploadedFile,
+    route_class_override=PostOnlyRoute,
+)
+
+
+def _folder(form: FormData, in_path: str | None) -> str | None:
+    """The folder of an upload: the form's `folder` field, or the route's folder (they must agree)."""
+    field = check_folder(_text(form, "folder"), "folder")
+    if in_path is not None and field is not None and field != in_path:
+        raise InvalidInput(f"Field 'folder' ('{field}') differs from the folder in the path ('{in_path}').")
+    return in_path or field
+
+
+async def _upload(request: Request, services: Services, in_path: str | None) -> JSONResponse:
     settings = services.settings
     cap = settings.max_upload_mb * 1024 * 1024
     form = await read_capped_form(request, cap + FORM_OVERHEAD, cap)
@@ -99,6 +140,7 @@ async def upload_media(request: Request, services: ServicesDep) -> JSONResponse:
                 f"Field 'media_type' must be one of: {', '.join(MEDIA_KINDS)}; got '{media_type}'."
             )
         name = _text(form, "name")
+        folder = _folder(form, in_path)
         url = _text(form, "url")
         upload = form.get("file")
         if upload is not None and not isinstance(upload, UploadFile):
@@ -108,7 +150,7 @@ async def upload_media(request: Request, services: ServicesDep) -> JSONResponse:
         scratch_id = new_file_id()
         work = await asyncio.to_thread(services.files.storage.work_dir, scratch_id)
         try:
-            return await _store(request, services, work, upload, url, media_type, name, cap)
+            return await _store(request, services, work, upload, url, media_type, (name, folder), cap)
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
     finally:
@@ -131,7 +173,7 @@ async def _store(
     upload: UploadFile | None,
     url: str | None,
     media_type: str,
-    name: str | None,
+    name_and_folder: tuple[str | None, str | None],
     cap: int,
 ) -> JSONResponse:
     raw = work / "upload"
@@ -142,12 +184,16 @@ async def _store(
         size = await asyncio.to_thread(download_url, url, raw, cap, services.settings.allow_private_urls)
     detected, produced = await asyncio.to_thread(_identify, raw, media_type, services.ffmpeg)
     info = {**detected.info, "source": "url" if url else "file"}
-    stored = await asyncio.to_thread(services.files.add, new_file_id(), produced, detected.ext, name, info)
+    name, folder = name_and_folder
+    stored = await asyncio.to_thread(
+        services.files.add, new_file_id(), produced, detected.ext, name, info, folder=folder
+    )
     body = UploadedFile(
         file_id=stored.id,
         status=JobStatus.READY,
         kind="upload",
         name=stored.name,
+        folder=stored.folder,
         size=size,
         content_type=stored.media_type,
         **info,

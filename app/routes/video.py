@@ -4,22 +4,25 @@ Everything a request can get wrong is checked here, before admission; the job on
 """
 
 import math
-from functools import lru_cache
-from typing import Annotated, TypedDict
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from pydantic import Field
 
 from app.admission_gate import admitted_as
+from app.composition import Services
 from app.deps import ServicesDep
 from app.errors import InvalidInput, UnprocessableInput
+from app.routes.alignment import checked_script
+from app.routes.caption_fields import CaptionConfigFields, caption_fonts
 from app.routes.fields import JobFields
 from app.routes.inputs import ready_input
 from app.routes.models import Fonts
 from app.routes.responses import JOB_RESPONSES
 from app.routes.submission import submit_job
-from app.services.video.captions import CaptionStyle, Word, available_fonts, default_fonts_dir, parse_captions
+from app.services.tts.g2p import normalize_lang_code
+from app.services.video.captions import Word, parse_captions
 from app.services.video.job import CaptionedParams, MergeParams
 from app.services.video.render import EFFECTS
 
@@ -27,48 +30,18 @@ router = APIRouter(prefix="/api/v1/media", tags=["video"])
 
 MAX_SIDE = 4096
 MAX_MERGE_INPUTS = 50
-_STYLE = CaptionStyle()
-
-
-@lru_cache(maxsize=1)
-def caption_fonts() -> tuple[str, ...]:
-    return tuple(available_fonts(default_fonts_dir()))
-
-
-class CaptionFields(TypedDict):
-    """`CaptionStyle`'s fields as the caption_config_* form fields give them."""
-
-    line_count: int
-    line_max_length: int
-    font_size: int
-    font_name: str
-    bold: bool
-    italic: bool
-    font_color: str
-    position: str
-    shadow_color: str
-    shadow_transparency: float
-    shadow_blur: float
-    stroke_color: str
-    stroke_size: float
-    highlight_color: str
-
-
-def caption_style(fields: CaptionFields) -> CaptionStyle:
-    """The style from the caption_config_* fields; 400 for a bad value, 422 for an unknown font."""
-    fonts = caption_fonts()
-    wanted = fields["font_name"].strip()
-    match = next((font for font in fonts if font.lower() == wanted.lower()), None)
-    if match is None:
-        raise UnprocessableInput(
-            f"Unknown caption_config_font_name '{wanted}'. Available fonts: {', '.join(fonts)} "
-            "(GET /api/v1/media/fonts)."
-        )
-    try:
-        chosen: CaptionFields = {**fields, "font_name": match}
-        return CaptionStyle(**chosen)
-    except InvalidInput as exc:
-        raise InvalidInput(f"Invalid caption config: {exc.message}.") from exc
+WHISPER_BY_LANG_CODE = {
+    "a": "en",
+    "b": "en",
+    "e": "es",
+    "f": "fr",
+    "h": "hi",
+    "i": "it",
+    "p": "pt",
+    "j": "ja",
+    "z": "zh",
+}
+"""Kokoro's language codes as the ISO 639-1 codes Whisper takes."""
 
 
 def check_size(width: int, height: int) -> None:
@@ -77,54 +50,54 @@ def check_size(width: int, height: int) -> None:
             raise InvalidInput(f"Field '{field}' must be an even number from 16 to {MAX_SIDE}; got {value}.")
 
 
-class CaptionedVideoForm(JobFields):
+class CaptionedVideoForm(JobFields, CaptionConfigFields):
     background_id: str = Field(description="An uploaded image or video (looped to the narration).")
-    text: str | None = Field(None, description="Narration to synthesize with Kokoro; or give audio_id.")
-    audio_id: str | None = Field(None, description="An uploaded audio file (or TTS output) as narration.")
+    text: str | None = Field(
+        None, description="Narration to synthesize with Kokoro; with audio_id, its script (captions in its spelling)."
+    )
+    audio_id: str | None = Field(
+        None, description="An uploaded audio file (or TTS output) as narration; captioned from its speech by default."
+    )
     width: int = 1080
     height: int = 1920
     kokoro_voice: str | None = Field(None, description="Default: DEFAULT_VOICE.")
     kokoro_speed: float = Field(1.0, description="0.5 to 2.0")
-    lang_code: str | None = Field(None, description="G2P language; default: the voice's own.")
+    lang_code: str | None = Field(
+        None, description="G2P language (default: the voice's own); with audio_id, the language to hear."
+    )
     image_effect: str = Field("ken_burns", description="ken_burns, pan or none (images only)")
-    caption_config_line_count: int = Field(_STYLE.line_count, description="1 to 5")
-    caption_config_line_max_length: int = _STYLE.line_max_length
-    caption_config_font_size: int = Field(_STYLE.font_size, description="For a 1080-wide frame; scaled.")
-    caption_config_font_name: str = Field(_STYLE.font_name, description="See GET /api/v1/media/fonts.")
-    caption_config_font_bold: bool = _STYLE.bold
-    caption_config_font_italic: bool = _STYLE.italic
-    caption_config_font_color: str = Field(_STYLE.font_color, description="#RRGGBB")
-    caption_config_subtitle_position: str = Field(_STYLE.position, description="top, center or bottom")
-    caption_config_shadow_color: str = _STYLE.shadow_color
-    caption_config_shadow_transparency: float = Field(_STYLE.shadow_transparency, description="0 to 1")
-    caption_config_shadow_blur: float = _STYLE.shadow_blur
-    caption_config_stroke_color: str = _STYLE.stroke_color
-    caption_config_stroke_size: float = _STYLE.stroke_size
-    caption_config_highlight_color: str = Field("", description="Current word colour; empty = off")
-    captions: str | None = Field(None, description="SRT, WebVTT or JSON words; only with audio_id.")
+    captions: str | None = Field(
+        None, description="SRT, WebVTT or JSON words; only with audio_id (default: transcribed from its speech)."
+    )
     name: str | None = None
     webhook_url: str | None = Field(None, description="POSTed JSON when the job ends.")
     wait: bool = Field(False, description="Hold the request until the job ends; answer with the file.")
 
-    def style(self) -> CaptionStyle:
-        return caption_style(
-            {
-                "line_count": self.caption_config_line_count,
-                "line_max_length": self.caption_config_line_max_length,
-                "font_size": self.caption_config_font_size,
-                "font_name": self.caption_config_font_name,
-                "bold": self.caption_config_font_bold,
-                "italic": self.caption_config_font_italic,
-                "font_color": self.caption_config_font_color,
-                "position": self.caption_config_subtitle_position.strip().lower(),
-                "shadow_color": self.caption_config_shadow_color,
-                "shadow_transparency": self.caption_config_shadow_transparency,
-                "shadow_blur": self.caption_config_shadow_blur,
-                "stroke_color": self.caption_config_stroke_color,
-                "stroke_size": self.caption_config_stroke_size,
-                "highlight_color": self.caption_config_highlight_color.strip(),
-            }
+
+def check_narration(text: str | None, audio_id: str | None, captions: str | None) -> None:
+    """`text` alone is narration to synthesize; with `audio_id`, the script of that narration."""
+    if text is None and audio_id is None:
+        raise InvalidInput(
+            "Give 'text' (narration to synthesize) or 'audio_id' (uploaded narration, captioned from its speech, "
+            "from 'captions', or from 'text' as its script)."
         )
+    if captions is not None and audio_id is None:
+        raise InvalidInput("Field 'captions' is only used with 'audio_id'; text narration is captioned from its words.")
+    if captions is not None and text is not None:
+        raise InvalidInput(
+            "With 'audio_id', give 'captions' (timed captions) or 'text' (the script to align to the speech), not both."
+        )
+
+
+def speech_language(services: Services, lang_code: str | None) -> str | None:
+    """The Whisper language of an uploaded narration from `lang_code` (a Kokoro code such as `p`, or `pt-br`);
+    None (detect it) when absent."""
+    if lang_code is None or not lang_code.strip():
+        return None
+    code = normalize_lang_code(lang_code)
+    if code not in WHISPER_BY_LANG_CODE:
+        raise UnprocessableInput(f"Unknown lang_code '{lang_code}'. Use one of: {', '.join(WHISPER_BY_LANG_CODE)}.")
+    return services.stt.language(WHISPER_BY_LANG_CODE[code], "lang_code")
 
 
 def _present(value: str | None) -> str | None:
@@ -141,10 +114,7 @@ async def captioned_video(
     text = form.text if form.text and form.text.strip() else None
     audio_id = _present(form.audio_id)
     captions = form.captions if form.captions and form.captions.strip() else None
-    if (text is None) == (audio_id is None):
-        raise InvalidInput("Give exactly one of 'text' (narration to synthesize) or 'audio_id' (uploaded narration).")
-    if captions is not None and audio_id is None:
-        raise InvalidInput("Field 'captions' is only used with 'audio_id'; text narration is captioned from its words.")
+    check_narration(text, audio_id, captions)
     check_size(form.width, form.height)
     effect = form.image_effect.strip().lower()
     if effect not in EFFECTS:
@@ -164,8 +134,12 @@ async def captioned_video(
         params.audio_id = ready_input(jobs, files, audio_id, "audio_id", ("audio",)).id
         if captions is not None:
             params.captions = [Word(w.word, w.start, w.end) for w in parse_captions(captions)]
+        else:
+            services.stt.check_available()
+            params.language = speech_language(services, form.lang_code)
+            params.script = checked_script(text, services.settings.max_text_chars) if text else None
     else:
-        params.speech = services.tts.validate(text or "", form.kokoro_voice, form.kokoro_speed, form.lang_code)
+        params.speech = await services.tts.prepare(text or "", form.kokoro_voice, form.kokoro_speed, form.lang_code)
     return await submit_job(request, services, "video", params, form)
 
 

@@ -1,4 +1,4 @@
-"""The SQLite database under STORAGE_PATH that holds the `jobs` and `files` tables, and its migrations.
+"""The SQLite database under STORAGE_PATH that holds the `jobs`, `files` and `folders` tables, and its migrations.
 
 One connection in WAL mode, shared by the job and file records behind one lock; every write is committed
 at once (autocommit), so a crash loses nothing that was answered.
@@ -18,18 +18,22 @@ log = logging.getLogger("app.database")
 JOBS_TABLE = (
     "CREATE TABLE IF NOT EXISTS jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, status TEXT NOT NULL, "
     "progress REAL NOT NULL, error TEXT, name TEXT, params TEXT NOT NULL, webhook_url TEXT, webhook TEXT, "
-    "output_file_id TEXT, dedup_key TEXT, created_at REAL NOT NULL, started_at REAL, finished_at REAL)"
+    "output_file_id TEXT, dedup_key TEXT, created_at REAL NOT NULL, started_at REAL, finished_at REAL, folder TEXT)"
 )
 FILES_TABLE = (
     "CREATE TABLE IF NOT EXISTS files (id TEXT PRIMARY KEY, name TEXT, filename TEXT NOT NULL, "
-    "media_type TEXT NOT NULL, size INTEGER NOT NULL, facts TEXT NOT NULL, source_job TEXT, created_at REAL NOT NULL)"
+    "media_type TEXT NOT NULL, size INTEGER NOT NULL, facts TEXT NOT NULL, source_job TEXT, created_at REAL NOT NULL, "
+    "folder TEXT)"
 )
+FOLDERS_TABLE = "CREATE TABLE IF NOT EXISTS folders (path TEXT PRIMARY KEY, parent TEXT, created_at REAL NOT NULL)"
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, kind, created_at)",
     "CREATE INDEX IF NOT EXISTS files_created ON files(created_at)",
     "CREATE INDEX IF NOT EXISTS jobs_dedup ON jobs(dedup_key, created_at)",
+    "CREATE INDEX IF NOT EXISTS files_folder ON files(folder, created_at)",
+    "CREATE INDEX IF NOT EXISTS folders_parent ON folders(parent)",
 )
-ADDED_COLUMNS = {"jobs": {"dedup_key": "TEXT"}}
+ADDED_COLUMNS = {"jobs": {"dedup_key": "TEXT", "folder": "TEXT"}, "files": {"folder": "TEXT"}}
 """Columns added after a table first shipped: added on start to a database that lacks them."""
 
 
@@ -47,6 +51,7 @@ class Database:
                 migrate_jobs_with_files(self._db, size_of)
             self._db.execute(JOBS_TABLE)
             self._db.execute(FILES_TABLE)
+            self._db.execute(FOLDERS_TABLE)
             _add_missing_columns(self._db)
             for statement in INDEXES:
                 self._db.execute(statement)

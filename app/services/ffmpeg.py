@@ -18,6 +18,9 @@ _MESSAGE_MAX = 400
 _PROBE_TIMEOUT_S = 60.0
 
 _DURATION_RE = re.compile(r"Duration:\s*(\d+):(\d+):(\d+(?:\.\d+)?)")
+_BITRATE_RE = re.compile(r"Duration:.*?bitrate:\s*(\d+) kb/s")
+_DISPLAY_MATRIX_RE = re.compile(r"rotation of (-?\d+(?:\.\d+)?) degrees", re.IGNORECASE)
+_ROTATE_TAG_RE = re.compile(r"^\s*rotate\s*:\s*(-?\d+)\s*$", re.MULTILINE)
 _STREAM_RE = re.compile(r"^\s*Stream #\d+:\d+.*?: (Video|Audio): (\w+)(.*)$")
 _SIZE_RE = re.compile(r",\s(\d+)x(\d+)[\s,]")
 _FPS_RE = re.compile(r"([\d.]+)(k?) (?:fps|tbr)\b")
@@ -70,6 +73,10 @@ class MediaInfo:
     pix_fmt: str = ""
     sample_rate: int = 0
     channels: int = 0
+    bitrate: int = 0
+    """The whole file's bits per second, as the container reports it."""
+    rotation: int = 0
+    """Degrees clockwise a player turns the picture (0, 90, 180 or 270), like the classic `rotate` tag."""
 
 
 class Ffmpeg:
@@ -187,7 +194,7 @@ def parse_probe_log(log: str) -> MediaInfo | None:
             fields.update(_audio_fields(codec, rest))
     if not fields["has_video"] and not fields["has_audio"]:
         return None
-    return MediaInfo(duration=_duration(log), **fields)
+    return MediaInfo(duration=_duration(log), bitrate=_bitrate(log), rotation=_rotation(log), **fields)
 
 
 def _duration(log: str) -> float:
@@ -196,6 +203,20 @@ def _duration(log: str) -> float:
         return 0.0
     hours, minutes, seconds = match.groups()
     return int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+
+
+def _bitrate(log: str) -> int:
+    match = _BITRATE_RE.search(log)
+    return int(match.group(1)) * 1000 if match else 0
+
+
+def _rotation(log: str) -> int:
+    """From the display matrix (degrees counter-clockwise) or an older log's `rotate` tag (clockwise)."""
+    matrix = _DISPLAY_MATRIX_RE.search(log)
+    if matrix is not None:
+        return round(-float(matrix.group(1))) % 360
+    tag = _ROTATE_TAG_RE.search(log)
+    return int(tag.group(1)) % 360 if tag else 0
 
 
 def _video_fields(codec: str, rest: str) -> _StreamFields:

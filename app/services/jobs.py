@@ -34,6 +34,7 @@ class Job:
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
+    folder: str | None = None
 
 
 class Jobs(Protocol):

@@ -5,13 +5,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from app.errors import Busy, DomainError, first_line
 from app.limits import Ticket
 from app.services.cancellation import Cancelled
+from app.services.events import EventBus
 from app.services.ffmpeg import RenderFailed
 from app.services.files import Files
 from app.services.heavy import HeavyWork
@@ -62,6 +63,7 @@ class JobContext:
         if percent - self._last_progress >= 1.0:
             self._last_progress = percent
             self._runner.jobs.update(self.job.id, progress=round(percent, 1))
+            self._runner.announce("progress", self.job)
 
     @contextmanager
     def extra_slot(self, kind: str) -> Iterator[None]:
@@ -104,12 +106,14 @@ class JobRunner:
         heavy: HeavyWork,
         handlers: Mapping[str, Handler],
         end_hooks: Sequence[EndHook] = (),
+        events: EventBus | None = None,
     ) -> None:
         self.jobs = jobs
         self.files = files
         self.heavy = heavy
         self.handlers = dict(handlers)
         self.end_hooks = list(end_hooks)
+        self.events = events or EventBus()
         self._done: dict[str, asyncio.Event] = {}
         self._tickets: dict[str, Ticket] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -122,11 +126,22 @@ class JobRunner:
         name: str | None = None,
         webhook_url: str | None = None,
         dedup_key: str | None = None,
+        folder: str | None = None,
     ) -> Job:
-        """Record an admitted job and start it; returns at once."""
-        job = Job(id=new_file_id(), kind=kind, params=params, name=name, webhook_url=webhook_url, dedup_key=dedup_key)
+        """Record an admitted job (its result going to `folder`, made now if missing) and start it; returns at once."""
+        job = Job(
+            id=new_file_id(),
+            kind=kind,
+            params=params,
+            name=name,
+            webhook_url=webhook_url,
+            dedup_key=dedup_key,
+            folder=folder,
+        )
+        self.files.folders.ensure(folder)
         self.jobs.create(job)
         log_transition(job, JobStatus.QUEUED, 0.0)
+        self.announce("queued", job)
         self._start(job, ticket)
         return job
 
@@ -143,6 +158,7 @@ class JobRunner:
                 started = time.monotonic()
                 self.jobs.update(job.id, status=JobStatus.PROCESSING, started_at=time.time())
                 log_transition(job, JobStatus.PROCESSING, started - queued_at, "time spent queued")
+                self.announce("progress", job)
                 context = JobContext(self, job, asyncio.get_running_loop())
                 output = await slot.run(self.handler_for(job), job, context)
                 await asyncio.to_thread(self._finish, job, output)
@@ -173,16 +189,26 @@ class JobRunner:
         return self.handlers[job.kind]
 
     def _finish(self, job: Job, output: JobOutput) -> None:
-        """Commit the output files, then mark the job ready: nothing half-written is ever reported ready."""
+        """Commit the output files (into the job's folder, as it stands now), then mark the job ready: nothing
+        half-written is ever reported ready."""
+        job = self.jobs.get(job.id) or job  # renamed or moved while it ran
         if output.extra:
             listed = []
             for extra in output.extra:
                 extra_id = new_file_id()
-                self.files.add(extra_id, extra.file, extra.ext, extra.name, extra.facts, source_job=job.id)
+                self.files.add(
+                    extra_id, extra.file, extra.ext, extra.name, extra.facts, source_job=job.id, folder=job.folder
+                )
                 listed.append({"file_id": extra_id, "name": extra.name})
             output.facts["files"] = listed
-        self.files.add(job.id, output.file, output.ext, job.name, output.facts, source_job=job.id)
+        self.files.add(job.id, output.file, output.ext, job.name, output.facts, source_job=job.id, folder=job.folder)
         self.jobs.update(job.id, status=JobStatus.READY, progress=100.0, output_file_id=job.id, finished_at=time.time())
+        self.announce("ready", job)
+
+    def announce(self, event: str, job: Job) -> None:
+        """Publish `event` for `job` to the live event stream, with its record as it stands now."""
+        if self.events.subscribers:
+            self.events.publish(event, self.jobs.get(job.id) or job)
 
     async def _after(self, job_id: str) -> None:
         final = self.jobs.get(job_id)
@@ -194,6 +220,7 @@ class JobRunner:
         self.files.storage.discard_work(job.id)
         self.jobs.update(job.id, status=JobStatus.FAILED, error=message, finished_at=time.time())
         log_transition(job, JobStatus.FAILED, time.monotonic() - since, message)
+        self.announce("failed", replace(job, status=JobStatus.FAILED, error=message))  # replace: when deleted
 
     def cancel_queued(self, job_id: str) -> bool:
         """Cancel a job still waiting for its slots; False when it already runs or ended."""
@@ -232,12 +259,14 @@ class JobRunner:
             self.files.storage.discard_work(job.id)
             self.jobs.update(job.id, status=JobStatus.QUEUED, progress=0.0, started_at=None)
             log_transition(job, JobStatus.QUEUED, 0.0, "again after a restart")
+            self.announce("queued", job)
             self._start(job, ticket)
             requeued.append(job)
         return requeued
 
     async def shutdown(self) -> None:
         """Stop without touching unfinished records: the next start decides what happens to them."""
+        self.events.close()
         await self.heavy.shutdown()
         for task in list(self._tasks.values()):
             task.cancel()

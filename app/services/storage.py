@@ -28,6 +28,11 @@ MEDIA_TYPES = {
     "mkv": "video/x-matroska",
     "m4a": "audio/mp4",
     "ogg": "audio/ogg",
+    "json": "application/json",
+    "srt": "application/x-subrip",
+    "vtt": "text/vtt",
+    "txt": "text/plain",
+    "zip": "application/zip",
 }
 
 

@@ -34,7 +34,7 @@ def tool_router(tools: list[Tool]) -> APIRouter:
 
 
 def _inputs(services: Services) -> Inputs:
-    return Inputs(services.jobs, services.files, services.ffmpeg, services.settings)
+    return Inputs(services.jobs, services.files, services.ffmpeg, services.settings, services.stt)
 
 
 def _endpoint(tool: Tool):  # type: ignore[no-untyped-def]

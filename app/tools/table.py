@@ -18,17 +18,22 @@ from app.routes.inputs import ready_input
 from app.services.ffmpeg import Ffmpeg, MediaInfo
 from app.services.files import Files, StoredFile
 from app.services.jobs import Jobs
+from app.services.storage import FileStorage
 from app.services.runner import Handler, JobContext, JobOutput
+from app.services.stt.service import SttService
 
 
 class Inputs:
     """The route side: input files by id, checked to be ready and of the right media kind, before admission."""
 
-    def __init__(self, jobs: Jobs, files: Files, ffmpeg: Ffmpeg, settings: Settings) -> None:
+    def __init__(
+        self, jobs: Jobs, files: Files, ffmpeg: Ffmpeg, settings: Settings, stt: SttService | None = None
+    ) -> None:
         self._jobs = jobs
         self._files = files
         self._ffmpeg = ffmpeg
         self.settings = settings
+        self.stt = stt
 
     def ready(self, file_id: str, field: str, kinds: tuple[str, ...]) -> StoredFile:
         """404 naming the field for an unknown id, 409 when not ready, 400 for the wrong media kind."""
@@ -36,6 +41,11 @@ class Inputs:
 
     def path(self, stored: StoredFile) -> Path:
         return self._files.path(stored)
+
+    @property
+    def storage(self) -> FileStorage:
+        """Where a tool may keep an uploaded input in scratch until its job takes it."""
+        return self._files.storage
 
     def probe(self, stored: StoredFile) -> MediaInfo:
         return self._ffmpeg.probe(self._files.path(stored))
@@ -55,11 +65,12 @@ class Invocation:
 class ToolRun:
     """The job side: what a tool's invocation may use while its job runs in a heavy thread."""
 
-    def __init__(self, context: JobContext, ffmpeg: Ffmpeg, files: Files) -> None:
+    def __init__(self, context: JobContext, ffmpeg: Ffmpeg, files: Files, stt: SttService | None = None) -> None:
         self.context = context
         self.ffmpeg = ffmpeg
         self._files = files
         self.work_dir = context.work_dir
+        self.stt = stt
 
     def input(self, file_id: str) -> Path:
         """The path of an input file, looked up again by id: a job never trusts a path from its record."""
@@ -70,6 +81,10 @@ class ToolRun:
 
     def probe(self, path: Path) -> MediaInfo:
         return self.ffmpeg.probe(path)
+
+    @property
+    def storage(self) -> FileStorage:
+        return self._files.storage
 
     def threads(self) -> int:
         return self.context.threads()
@@ -126,12 +141,12 @@ class Tool:
         return default
 
 
-def tool_handlers(tools: list[Tool], ffmpeg: Ffmpeg, files: Files) -> dict[str, Handler]:
-    """One runner handler per tool, registered under its operation name."""
+def tool_handlers(tools: list[Tool], ffmpeg: Ffmpeg, files: Files, stt: SttService | None = None) -> dict[str, Handler]:
+    """One runner handler per tool, registered under its operation name; `stt` for the tools that hear speech."""
 
     def handler(tool: Tool) -> Handler:
         def run(job: Any, context: JobContext) -> JobOutput:
-            return tool.params.model_validate(job.params).execute(ToolRun(context, ffmpeg, files))
+            return tool.params.model_validate(job.params).execute(ToolRun(context, ffmpeg, files, stt))
 
         return run
 

@@ -17,6 +17,7 @@ from app.config import Settings
 from app.limits import Ticket
 from app.main import create_app
 from app.services.child_process import ChildProcess
+from app.serving import MediaServer
 
 
 class RunningServer:
@@ -31,7 +32,7 @@ class RunningServer:
         self.sock.bind(("127.0.0.1", 0))
         self.base_url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         config = uvicorn.Config(self.app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=1)
-        self.server = uvicorn.Server(config)
+        self.server = MediaServer(config)
         self.loop = asyncio.new_event_loop()
         serve = self.server.serve(sockets=[self.sock])
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(serve,), daemon=True)

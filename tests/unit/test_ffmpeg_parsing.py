@@ -76,18 +76,31 @@ def test_a_video_with_sound_reports_its_size_rate_codecs_and_audio_layout() -> N
         pix_fmt="yuv420p",
         sample_rate=44100,
         channels=2,
+        bitrate=186_000,
     )
 
 
 def test_a_wav_is_audio_only_with_no_video_fields() -> None:
     assert parse_probe_log(WAV_LOG) == MediaInfo(
-        duration=3.2, has_video=False, has_audio=True, audio_codec="pcm_s16le", sample_rate=24000, channels=1
+        duration=3.2,
+        has_video=False,
+        has_audio=True,
+        audio_codec="pcm_s16le",
+        sample_rate=24000,
+        channels=1,
+        bitrate=384_000,
     )
 
 
 def test_an_mp3_cover_picture_is_not_taken_for_a_video_stream() -> None:
     assert parse_probe_log(MP3_WITH_COVER_LOG) == MediaInfo(
-        duration=205.04, has_video=False, has_audio=True, audio_codec="mp3", sample_rate=44100, channels=2
+        duration=205.04,
+        has_video=False,
+        has_audio=True,
+        audio_codec="mp3",
+        sample_rate=44100,
+        channels=2,
+        bitrate=86_000,
     )
 
 
@@ -147,7 +160,41 @@ def test_only_the_first_video_and_audio_streams_are_described() -> None:
         pix_fmt="yuv420p",
         sample_rate=48000,
         channels=2,
+        bitrate=900_000,
     )
+
+
+@pytest.mark.parametrize(
+    ("side_data", "rotation"),
+    [
+        ("    Side data:\n      Display Matrix: rotation of -90.00 degrees\n", 90),
+        ("    Side data:\n      displaymatrix: rotation of 90.00 degrees\n", 270),
+        ("    Side data:\n      Display Matrix: rotation of -180.00 degrees\n", 180),
+        ("    Metadata:\n      rotate          : 90\n", 90),
+        ("", 0),
+    ],
+    ids=["phone-portrait", "counter-clockwise", "upside-down", "older-rotate-tag", "none"],
+)
+def test_rotation_is_read_in_degrees_clockwise_from_the_display_matrix_or_the_rotate_tag(
+    side_data: str, rotation: int
+) -> None:
+    log = (
+        "  Duration: 00:00:02.00, start: 0.000000, bitrate: 205 kb/s\n"
+        "  Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p(progressive), 160x120, "
+        "122 kb/s, 25 fps, 25 tbr, 12800 tbn (default)\n" + side_data
+    )
+
+    info = parse_probe_log(log)
+
+    assert info is not None
+    assert (info.rotation, info.bitrate) == (rotation, 205_000)
+
+
+def test_an_unknown_bitrate_reads_as_zero() -> None:
+    info = parse_probe_log(WEBM_K_FPS_LOG)
+
+    assert info is not None
+    assert info.bitrate == 0
 
 
 @pytest.mark.parametrize(

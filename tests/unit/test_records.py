@@ -108,7 +108,7 @@ def test_a_migrated_database_opens_again_unchanged(tmp_path: Path) -> None:
     assert [job.id for job in jobs.recent(None, None, 10, 0)] == before == [TTS_RUNNING, VIDEO_FAILED, TTS_READY]
     assert files.get(UPLOAD) is not None
     tables = sqlite3.connect(root / "jobs.sqlite3").execute("SELECT name FROM sqlite_master WHERE type='table'")
-    assert sorted(row[0] for row in tables) == ["files", "jobs"]
+    assert sorted(row[0] for row in tables) == ["files", "folders", "jobs"]
     database.close()
 
 

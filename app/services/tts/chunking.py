@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import TypedDict
 
 from app.services.tts.g2p import Unit
+from app.services.tts.normalize import ends_with_title
 
 MAX_PHONEMES = 510
 TARGET_PHONEMES = 300
@@ -23,7 +24,14 @@ class WordTime(TypedDict):
 
 
 def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+    """Sentences of the text; a title such as "Sr." or "Dr." ends none ("O Sr. Silva chegou." stays whole)."""
+    sentences: list[str] = []
+    for piece in (s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()):
+        if sentences and ends_with_title(sentences[-1]):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+    return sentences
 
 
 @dataclass

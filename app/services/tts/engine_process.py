@@ -6,6 +6,7 @@ packs, vocab, the languages) and sends each sentence to phonemize and each chunk
 child. `load` runs in the child; `start_engine_process` and `tts_service_on` in the API process.
 """
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ from app.services.child_process import ChildProcess
 from app.services.tts.engine import LoadedEngine
 from app.services.tts.g2p import LanguageInfo, Unit
 from app.services.tts.service import TtsService
-from app.services.tts.voices import VoiceLibrary
+from app.services.tts.voices import FetchResult, VoiceLibrary
 
 ENGINE_NAME = "speech engine"
 
@@ -33,6 +34,7 @@ class EngineCatalog:
     weights: str = ""
     voices: dict[str, np.ndarray] = field(default_factory=dict)
     languages: list[LanguageInfo] = field(default_factory=list)
+    fetch_unavailable: str | None = None  # why voices that are not installed cannot be fetched; None: they can
 
 
 def _catalog(service: TtsService) -> EngineCatalog:
@@ -45,6 +47,7 @@ def _catalog(service: TtsService) -> EngineCatalog:
         weights=loaded.weights,
         voices=dict(loaded.voices.voices),
         languages=g2p.languages(),
+        fetch_unavailable=loaded.voices.fetch_unavailable_reason,
     )
 
 
@@ -54,11 +57,15 @@ def load(settings: Settings) -> tuple[EngineCatalog, dict[str, Callable[..., Any
     from app.services.tts.loader import build_tts_service
 
     configure_logging(settings.log_format, settings.log_level)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     service = build_tts_service(settings)
     if not service.available:
         return _catalog(service), {}
     loaded, g2p = service.ready()
-    return _catalog(service), {"phonemize": g2p.phonemize, "synthesize": loaded.engine.synthesize}
+    operations: dict[str, Callable[..., Any]] = {"phonemize": g2p.phonemize, "synthesize": loaded.engine.synthesize}
+    if loaded.voices.source is not None:
+        operations["fetch_voice"] = loaded.voices.source.fetch
+    return _catalog(service), operations
 
 
 class RemoteEngine:
@@ -74,6 +81,18 @@ class RemoteEngine:
             "synthesize", phonemes, style, speed, threads
         )
         return audio_and_durations
+
+
+class RemoteVoices:
+    """The engine process's voice source: a voice is fetched there, into MODEL_CACHE_DIR, and its pack sent back."""
+
+    def __init__(self, process: ChildProcess, unavailable_reason: str | None) -> None:
+        self.process = process
+        self.unavailable_reason = unavailable_reason
+
+    def fetch(self, name: str) -> FetchResult:
+        result: FetchResult = self.process.call("fetch_voice", name)
+        return result
 
 
 class RemoteG2p:
@@ -117,7 +136,6 @@ def tts_service_on(process: ChildProcess | None, settings: Settings) -> TtsServi
     catalog: EngineCatalog = process.catalog
     if catalog.reason is not None:
         return TtsService.unavailable(settings, catalog.reason)
-    loaded = LoadedEngine(
-        RemoteEngine(process, catalog.name, catalog.vocab), VoiceLibrary(catalog.voices), catalog.weights
-    )
+    voices = VoiceLibrary(catalog.voices, RemoteVoices(process, catalog.fetch_unavailable))
+    loaded = LoadedEngine(RemoteEngine(process, catalog.name, catalog.vocab), voices, catalog.weights)
     return TtsService.serving(settings, loaded, RemoteG2p(process, catalog.languages))

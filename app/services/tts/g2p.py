@@ -12,6 +12,8 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypedDict
 
+from app.services.tts.normalize import spoken_pieces
+
 if TYPE_CHECKING:
     from misaki import en
     from spacy.language import Language
@@ -120,19 +122,15 @@ def _english_g2p(british: bool) -> Callable[[str], list[Unit]]:
     return phonemize
 
 
-def _espeak_g2p(language: str) -> Callable[[str], list[Unit]]:
+def _espeak_g2p(code: str) -> Callable[[str], list[Unit]]:
+    """espeak-ng on each word, after numbers, amounts, times, dates and abbreviations are written out as words
+    (`normalize`); a unit keeps the written span ("14h30") and speaks its words ("catorze horas e trinta")."""
     from misaki import espeak
 
-    g2p = espeak.EspeakG2P(language=language)
+    g2p = espeak.EspeakG2P(language=ESPEAK_LANGUAGES[code])
 
     def phonemize(sentence: str) -> list[Unit]:
-        units = []
-        for word in sentence.split():
-            phonemes, _ = g2p(word)
-            units.append(Unit(word, phonemes, True))
-        if units:
-            units[-1].space_after = False
-        return units
+        return [Unit(piece.written, g2p(piece.spoken)[0], piece.space_after) for piece in spoken_pieces(sentence, code)]
 
     return phonemize
 
@@ -164,7 +162,7 @@ def _build(code: str) -> Callable[[str], list[Unit]]:
     if code in "ab":
         return _english_g2p(british=code == "b")
     if code in ESPEAK_LANGUAGES:
-        return _espeak_g2p(ESPEAK_LANGUAGES[code])
+        return _espeak_g2p(code)
     if code == "j":
         return _japanese_g2p()
     return _chinese_g2p()

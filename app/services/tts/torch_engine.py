@@ -10,6 +10,7 @@ import numpy as np
 
 from app.errors import EngineUnavailable
 from app.services.tts.engine import LoadedEngine, token_ids
+from app.services.tts.voice_fetch import load_cached_voices
 from app.services.tts.voices import VoiceLibrary, load_pt_voices
 
 if TYPE_CHECKING:
@@ -75,7 +76,8 @@ def find_model_dir(model_dir: Path | None, repo_id: str, allow_download: bool) -
         ) from exc
 
 
-def load_torch_engine(model_dir: Path, repo_id: str) -> LoadedEngine:
+def load_torch_engine(model_dir: Path, repo_id: str, cache_dir: Path | None = None) -> LoadedEngine:
+    """KModel on the weights of `model_dir`, with its voices and those fetched before into `cache_dir`."""
     try:
         import torch
         from kokoro import KModel
@@ -98,6 +100,8 @@ def load_torch_engine(model_dir: Path, repo_id: str) -> LoadedEngine:
     except RuntimeError:
         log.debug("torch inter-op threads were already fixed")
     voices = load_pt_voices(model_dir / "voices")
+    if cache_dir is not None:
+        voices = {**load_cached_voices(cache_dir, repo_id), **voices}
     if not voices:
         raise EngineUnavailable(f"No voices found under {model_dir / 'voices'}.")
     engine = TorchKokoroEngine(model, config["vocab"])

@@ -51,11 +51,9 @@ def render_captioned_video(
         raise InvalidInput(f"effect must be one of {', '.join(EFFECTS)}")
     duration = _narration_duration(ffmpeg, audio)
     with _atomic_output(out) as (workdir, target):
-        chain = _background_chain(background_is_video, effect, width, height, duration)
+        chain = background_chain(background_is_video, effect, width, height, duration)
         if words:
-            ass_path = workdir / "captions.ass"
-            ass_path.write_text(build_ass(words, style, width, height), encoding="utf-8")
-            chain += "," + _ass_filter(ass_path, fonts_dir or default_fonts_dir())
+            chain += "," + captions_filter(words, style, width, height, workdir, fonts_dir)
         loop = ["-stream_loop", "-1"] if background_is_video else []
         args = [*loop, "-i", str(background), "-i", str(audio), "-filter_complex", f"[0:v]{chain}[v]"]
         args += ["-map", "[v]", "-map", "1:a:0", *_VIDEO_CODEC, "-r", str(FPS), *_AUDIO_CODEC]
@@ -76,7 +74,7 @@ def _narration_duration(ffmpeg: Ffmpeg, audio: Path) -> float:
     return info.duration
 
 
-def _background_chain(is_video: bool, effect: str, width: int, height: int, duration: float) -> str:
+def background_chain(is_video: bool, effect: str, width: int, height: int, duration: float) -> str:
     """Filters turning input 0 into a WxH, FPS stream covering the frame, without captions."""
     if is_video:
         return f"{_cover(width, height)},setsar=1,fps={FPS},format=yuv420p"
@@ -99,6 +97,15 @@ def _cover(width: int, height: int) -> str:
 
 def _even(value: float) -> int:
     return int(math.ceil(value / 2) * 2)
+
+
+def captions_filter(
+    words: list[Word], style: CaptionStyle, width: int, height: int, workdir: Path, fonts_dir: Path | None = None
+) -> str:
+    """Write the captions of a WxH frame as `workdir/captions.ass`; the filter that burns them in."""
+    ass_path = workdir / "captions.ass"
+    ass_path.write_text(build_ass(words, style, width, height), encoding="utf-8")
+    return _ass_filter(ass_path, fonts_dir or default_fonts_dir())
 
 
 def _ass_filter(ass_path: Path, fonts_dir: Path) -> str:

@@ -1,0 +1,1 @@
+"""Speech to text: faster-whisper in its own process, transcripts, their formats and script alignment."""

@@ -1,0 +1,73 @@
+"""The web page and the API docs over HTTP: public pages, the key still guarding the API, assets from the app."""
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.services.child_process import ChildProcess
+from tests.conftest import running, torch_test_settings
+from tests.support.local_server import RunningServer
+
+KEY = "web-routes-key"
+OUTSIDE_URL = re.compile(r"""(?:src|href)=["']?(?:https?:)?//""")
+ANY_URL = re.compile(r"https?://(?!www\.w3\.org/2000/svg)")
+"""A URL to anywhere (an SVG's XML namespace is a name, never fetched)."""
+
+
+@pytest.fixture(scope="module")
+def keyed_server(
+    tmp_path_factory: pytest.TempPathFactory, test_model_dir: Path, test_engine: ChildProcess
+) -> Iterator[RunningServer]:
+    settings = torch_test_settings(tmp_path_factory.mktemp("web"), test_model_dir, api_key=KEY)
+    server = RunningServer(settings, running(test_engine))
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize("path", ["/", "/files"])
+def test_the_page_is_public_while_the_api_behind_it_needs_the_key(keyed_server: RunningServer, path: str) -> None:
+    page = keyed_server.client.get(path)
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert '<script type="module" src="/web/app.js">' in page.text
+    assert OUTSIDE_URL.search(page.text) is None
+    assert keyed_server.client.get("/api/v1/system/status").status_code == 401
+
+
+def test_every_file_the_page_loads_is_served_by_the_app(keyed_server: RunningServer) -> None:
+    page = keyed_server.client.get("/").text
+    scripts = {"app.js", "api.js", "jobs.js", "ui.js", "speak.js", "video.js", "files.js", "server.js"}
+    linked = set(re.findall(r'(?:src|href)="/web/([^"]+)"', page)) | scripts
+    for name in sorted(linked):
+        asset = keyed_server.client.get(f"/web/{name}")
+        assert asset.status_code == 200, name
+        assert OUTSIDE_URL.search(asset.text) is None, name
+        assert ANY_URL.search(asset.text) is None, name
+    assert keyed_server.client.get("/web/app.js").headers["content-type"] == "text/javascript; charset=utf-8"
+
+
+@pytest.mark.parametrize("name", ["missing.js", "..%2F..%2Fmain.py", "%2e%2e%2Froutes%2Fweb.py", "index.html.bak"])
+def test_a_page_file_outside_the_set_is_not_found(keyed_server: RunningServer, name: str) -> None:
+    response = keyed_server.client.get(f"/web/{name}")
+    assert response.status_code == 404
+    assert "error" in response.json()
+
+
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+def test_the_api_docs_load_only_what_the_app_serves(keyed_server: RunningServer, path: str) -> None:
+    html = keyed_server.client.get(path)
+    assert html.status_code == 200
+    assert OUTSIDE_URL.search(html.text) is None
+    assets = re.findall(r"""["'](/docs/assets/[^"']+)["']""", html.text)
+    assert assets
+    for asset in assets:
+        response = keyed_server.client.get(asset)
+        assert response.status_code == 200, asset
+        assert b"cdn.redoc.ly" not in response.content
+    assert keyed_server.client.get("/openapi.json").json()["components"]["securitySchemes"].keys() == {
+        "APIKeyHeader",
+        "HTTPBearer",
+    }
