@@ -31,12 +31,15 @@ import imageio_ffmpeg
 
 from app.config import Settings
 from app.limits import CpuBudget
+from app.services.video.captions import default_fonts_dir
 from app.tools.catalog import all_tools
 from app.tools.table import Tool
 from tests.support.local_server import RunningServer
 
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
 TARGET = 1.10
+CLIP_MAX_S = 30.0
+"""The video inputs last half as long as the audio ones, at most this (640x360 at 25 fps)."""
 
 
 @dataclass
@@ -51,6 +54,10 @@ class Corpus:
     def path(self, name: str) -> str:
         return str(self.paths[name])
 
+    @property
+    def clip_seconds(self) -> float:
+        return min(self.seconds / 2, CLIP_MAX_S)
+
 
 class Hand:
     """ffmpeg as a person types it, with the benchmark's threads, at the nice level and on the cores of the server's
@@ -61,10 +68,11 @@ class Hand:
         self.budget = budget
         self.out = out
 
-    def __call__(self, *args: str) -> str:
-        """Run `args` (inputs, filters, output options; the output is `self.out` unless args end with `-`)."""
+    def __call__(self, *args: str, out: Path | None = None) -> str:
+        """Run `args` (inputs, filters, output options) into `out` (default `self.out`), or into nothing when
+        they end with `-`."""
         n = self.threads
-        *options, last = args if args[-1] == "-" else (*args, str(self.out))
+        *options, last = args if args[-1] == "-" else (*args, str(out or self.out))
         command = [FFMPEG, "-hide_banner", "-nostdin", "-y", "-filter_threads", n, "-filter_complex_threads", n]
         done = subprocess.run(
             [*command, *options, "-threads", n, last],
@@ -76,9 +84,22 @@ class Hand:
             raise RuntimeError(f"hand-written ffmpeg failed: {done.stderr[-600:]}")
         return done.stderr
 
+    def beside(self, name: str) -> Path:
+        """Another output next to `self.out`, for work that writes several files."""
+        return self.out.with_name(f"{self.out.stem}-{name}")
+
 
 Fields = dict[str, str]
 Upload = dict[str, tuple[str, bytes]]
+FIXED_COSTS = (
+    "the request, the input checks (lookups, probes), admission, the job record, a probe of the output, the "
+    "file's move into storage and its download over HTTP (what a small job cannot hide)"
+)
+
+
+def plus(extra: str) -> str:
+    """The fixed costs and what else one tool does that its hand-written commands do not."""
+    return f"{FIXED_COSTS}; and {extra}"
 
 
 @dataclass(frozen=True)
@@ -87,12 +108,9 @@ class Baseline:
 
     ext: str
     fields: Callable[[Corpus], Fields]
-    hand: Callable[[Corpus, Hand], None]
+    hand: Callable[[Corpus, Hand], object]
     upload: Callable[[Corpus], Upload] | None = None
-    overhead: str = (
-        "the request, the input checks (lookups, probes), admission, the job record, a probe of the output, the "
-        "file's move into storage and its download over HTTP (what a small job cannot hide)"
-    )
+    overhead: str = FIXED_COSTS
 
 
 # The corpus: what every baseline draws from.
@@ -105,7 +123,8 @@ def lavfi(out: Path, source: str, *options: str) -> Path:
 
 
 def make_corpus(folder: Path, seconds: float) -> Corpus:
-    """Speech-like audio with pauses, music, a quiet mix, three parts to merge, three images, raw PCM, a video."""
+    """Speech-like audio with pauses, music, a quiet mix, three parts to merge, three images, raw PCM, and the
+    video inputs (`make_videos`)."""
     corpus = Corpus(folder, seconds)
     third = seconds / 3
     pauses = f"aevalsrc='0.3*sin(2*PI*300*t)*lt(mod(t\\,2.8)\\,2)':s=24000:d={seconds}"
@@ -121,12 +140,44 @@ def make_corpus(folder: Path, seconds: float) -> Corpus:
         image3=lavfi(folder / "image3.png", "testsrc2=s=800x800", "-frames:v", "1"),
         pcm=lavfi(folder / "speech.pcm", f"sine=frequency=220:sample_rate=24000:duration={seconds}", "-f", "s16le"),
     )
-    video = folder / "video.mp4"
-    command = [FFMPEG, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=1280x720:r=25"]
-    command += ["-f", "lavfi", "-i", "sine=frequency=440", "-t", f"{min(seconds, 60)}", "-c:v", "libx264"]
-    subprocess.run([*command, "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(video)], check=True)
-    corpus.paths["video"] = video
+    make_videos(corpus)
     return corpus
+
+
+H264 = ("-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p")
+LOGO = "color=c=0xff8000@0.6:s=160x90,format=rgba,drawbox=x=10:y=10:w=60:h=40:color=white@0.9:t=fill"
+"""A half-transparent orange logo with an almost opaque white block: an overlay PNG with alpha."""
+
+
+def make_videos(corpus: Corpus) -> None:
+    """A clip with sound (H.264 and AAC), a logo with alpha, a green-screen clip and SRT captions for the clip."""
+    folder, clip = corpus.folder, corpus.clip_seconds
+    picture_and_sound = f"testsrc2=s=640x360:r=25:d={clip}[out0];sine=frequency=440:d={clip}[out1]"
+    green = (
+        f"color=c=0x00ff00:s=320x180:r=25:d={clip}[screen];color=c=red:s=48x48:r=25[box];"
+        "[screen][box]overlay=x='mod(t*60,272)':y=66:shortest=1[out0]"
+    )
+    corpus.paths.update(
+        video=lavfi(folder / "video.mp4", picture_and_sound, *H264, "-c:a", "aac"),
+        logo=lavfi(folder / "logo.png", LOGO, "-frames:v", "1"),
+        green=lavfi(folder / "green.mp4", green, *H264),
+        captions=folder / "captions.srt",
+    )
+    corpus.paths["captions"].write_text(srt_cues(clip))
+
+
+def srt_cues(seconds: float) -> str:
+    """One cue every 2 s, each too long to share its screen with the next one's first word."""
+    cues = [
+        f"{i + 1}\n{srt_time(2 * i)} --> {srt_time(2 * i + 1.8)}\nHere comes caption number {i + 1:02d}\n"
+        for i in range(int(seconds // 2))
+    ]
+    return "\n".join(cues)
+
+
+def srt_time(at: float) -> str:
+    ms = round(at * 1000)
+    return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d},{ms % 1000:03d}"
 
 
 MEDIA_TYPES = {"wav": "audio", "mp3": "audio", "flac": "audio", "png": "image", "jpg": "image", "mp4": "video"}
@@ -136,7 +187,7 @@ def upload_corpus(server: RunningServer, corpus: Corpus) -> None:
     for name, path in corpus.paths.items():
         kind = MEDIA_TYPES.get(path.suffix.lstrip("."))
         if kind is None:
-            continue  # raw PCM is sent with its request
+            continue  # raw PCM is sent with its request, the captions as a field
         with path.open("rb") as file:
             response = server.client.post(
                 "/api/v1/media/storage", data={"media_type": kind}, files={"file": (path.name, file)}
@@ -164,10 +215,12 @@ def trim_by_hand(corpus: Corpus, hand: Hand) -> None:
     edges = [0.0]
     for start, end in zip(starts, ends, strict=False):
         edges += [start + 0.075, end - 0.075]
-    pieces = [(edges[i], edges[i + 1]) for i in range(0, len(edges) - 1, 2)] + [(edges[-1], None)]
+    pieces: list[tuple[float, float | None]] = [(edges[i], edges[i + 1]) for i in range(0, len(edges) - 1, 2)]
+    pieces.append((edges[-1], None))
     graph = f"[0:a]asplit={len(pieces)}" + "".join(f"[s{i}]" for i in range(len(pieces)))
-    for i, (start, end) in enumerate(pieces):
-        graph += f";[s{i}]atrim=start={start}" + (f":end={end}" if end else "") + f",asetpts=PTS-STARTPTS[k{i}]"
+    for i, (keep_from, keep_to) in enumerate(pieces):
+        kept = f"atrim=start={keep_from}" + (f":end={keep_to}" if keep_to else "")
+        graph += f";[s{i}]{kept},asetpts=PTS-STARTPTS[k{i}]"
     graph += ";" + "".join(f"[k{i}]" for i in range(len(pieces))) + f"concat=n={len(pieces)}:v=0:a=1[out]"
     script = corpus.folder / "trim.graph"
     script.write_text(graph)
@@ -193,6 +246,95 @@ def stitch_by_hand(corpus: Corpus, hand: Hand) -> None:
     graph = f"{cells};[c0][c1][c2]xstack=inputs=3:layout=0_0|1290_0|1940_0:fill=white[out]"
     images = [arg for name in ("image1", "image2", "image3") for arg in ("-i", corpus.path(name))]
     hand(*images, "-filter_complex", graph, "-map", "[out]", "-frames:v", "1", "-update", "1", "-c:v", "png")
+
+
+MP4 = ("-movflags", "+faststart")
+
+
+def x264(crf: int) -> tuple[str, ...]:
+    return ("-c:v", "libx264", "-preset", "veryfast", "-crf", str(crf), "-pix_fmt", "yuv420p")
+
+
+def accurate_cut(corpus: Corpus, hand: Hand, start: float, length: float, out: Path | None = None) -> None:
+    """A piece re-encoded from the exact frame, as the cut tool's default (accurate=true) does."""
+    piece = ("-ss", f"{start:.3f}", "-i", corpus.path("video"), "-t", f"{length:.3f}")
+    hand(*piece, *x264(18), "-c:a", "aac", "-b:a", "128k", *MP4, out=out)
+
+
+def cut_window(corpus: Corpus) -> tuple[float, float]:
+    """Start and duration of the cut: the middle half of the clip."""
+    return corpus.clip_seconds / 4, corpus.clip_seconds / 2
+
+
+def cut_fields(corpus: Corpus) -> Fields:
+    start, length = cut_window(corpus)
+    return {"video_id": corpus.ids["video"], "start": f"{start:.3f}", "duration": f"{length:.3f}"}
+
+
+def thirds(corpus: Corpus) -> list[tuple[float, float]]:
+    """The clip in three back-to-back pieces, (start, duration) each."""
+    third = corpus.clip_seconds / 3
+    return [(i * third, third) for i in range(3)]
+
+
+def split_fields(corpus: Corpus) -> Fields:
+    segments = ",".join(f"{start:.3f}-{start + length:.3f}" for start, length in thirds(corpus))
+    return {"video_id": corpus.ids["video"], "segments": segments}
+
+
+def split_by_hand(corpus: Corpus, hand: Hand) -> None:
+    """One frame-accurate cut per piece."""
+    for number, (start, length) in enumerate(thirds(corpus), start=1):
+        accurate_cut(corpus, hand, start, length, hand.beside(f"{number}.mp4"))
+
+
+def gif_window(corpus: Corpus) -> tuple[str, str]:
+    """Start and duration of the GIF: 5 s from a quarter of the clip (less on a short clip)."""
+    return f"{corpus.clip_seconds / 4:g}", f"{min(5.0, corpus.clip_seconds / 2):g}"
+
+
+def gif_fields(corpus: Corpus) -> Fields:
+    start, length = gif_window(corpus)
+    return {"video_id": corpus.ids["video"], "start": start, "duration": length}
+
+
+def gif_by_hand(corpus: Corpus, hand: Hand) -> None:
+    """The usual palette recipe: one pass, palettegen and paletteuse on a split of the frames."""
+    graph = (
+        "fps=12,scale=480:-1:flags=lanczos,split[a][b];[b]palettegen=stats_mode=diff[p];"
+        "[a][p]paletteuse=dither=bayer:bayer_scale=5:diff_mode=rectangle"
+    )
+    start, length = gif_window(corpus)
+    window = ("-ss", start, "-t", length)
+    hand(*window, "-i", corpus.path("video"), "-filter_complex", graph, "-loop", "0")
+
+
+def frames_by_hand(corpus: Corpus, hand: Hand) -> None:
+    """A frame every 2 s into numbered PNGs."""
+    folder = hand.beside("frames")
+    folder.mkdir(exist_ok=True)
+    hand("-i", corpus.path("video"), "-vf", "fps=1/2", out=folder / "frame-%04d.png")
+
+
+def thumbnail_by_hand(corpus: Corpus, hand: Hand) -> None:
+    """16 evenly spaced frames, 320 px wide, tiled 4x4 (the clip's length is known)."""
+    sheet = f"fps=16/{corpus.clip_seconds:g},scale=320:-1,tile=4x4"
+    hand("-i", corpus.path("video"), "-vf", sheet, "-frames:v", "1", "-update", "1")
+
+
+def looping_by_hand(corpus: Corpus, hand: Hand) -> None:
+    """The still scaled once and repeated at 25 fps (as the tool does, not `-loop 1`, which decodes it each frame)."""
+    still = "[0:v]scale=640:360,setsar=1,loop=loop=-1:size=1,fps=25,format=yuv420p[v]"
+    inputs = ("-i", corpus.path("image1"), "-i", corpus.path("part1"), "-filter_complex", still)
+    encode = (*x264(23), "-c:a", "aac", "-b:a", "192k", "-shortest", *MP4)
+    hand(*inputs, "-map", "[v]", "-map", "1:a", *encode)
+
+
+def captions_by_hand(corpus: Corpus, hand: Hand) -> None:
+    """The SRT burned with the subtitles filter, styled like the tool's default (sizes on the SRT's 288-line canvas)."""
+    style = "FontName=Lato,Bold=1,FontSize=33,Outline=1.4,Shadow=1.7,MarginV=29"
+    burn = f"subtitles=filename={corpus.path('captions')}:fontsdir={default_fonts_dir()}:force_style='{style}'"
+    hand("-i", corpus.path("video"), "-vf", burn, *x264(20), "-c:a", "copy", *MP4)
 
 
 BASELINES: dict[str, Baseline] = {
@@ -229,6 +371,79 @@ BASELINES: dict[str, Baseline] = {
         lambda c, hand: hand("-f", "s16le", "-ar", "24000", "-ac", "1", "-i", c.path("pcm"), "-c:a", "pcm_s16le"),
         upload=lambda c: {"file": ("speech.pcm", c.paths["pcm"].read_bytes())},
         overhead="the PCM's upload over HTTP, its copy into scratch and the WAV's download (the work is a copy)",
+    ),
+    "video_transcode": Baseline(
+        "mp4",
+        lambda c: {"video_id": c.ids["video"], "format": "mp4", "width": "480", "preset": "veryfast"},
+        lambda c, hand: hand("-i", c.path("video"), "-vf", "scale=480:-2", *x264(23), "-c:a", "copy", *MP4),
+        overhead=plus("a probe in the job to choose what is stream-copied"),
+    ),
+    "video_cut": Baseline(
+        "mp4",
+        cut_fields,
+        lambda c, hand: accurate_cut(c, hand, *cut_window(c)),
+    ),
+    "video_split": Baseline(
+        "zip",
+        split_fields,
+        split_by_hand,
+        overhead=plus("a probe and a stored file for each piece, and the zip of the pieces that is downloaded"),
+    ),
+    "video_gif_preview": Baseline("gif", gif_fields, gif_by_hand),
+    "video_extract_frames": Baseline(
+        "zip",
+        lambda c: {"video_id": c.ids["video"], "every_s": "2"},
+        frames_by_hand,
+        overhead=plus("a probe in the job for the duration, and the zip of the frames that is downloaded"),
+    ),
+    "video_thumbnail": Baseline(
+        "png",
+        lambda c: {"video_id": c.ids["video"]},
+        thumbnail_by_hand,
+        overhead=plus("a probe in the job for the duration (the hand-written command is given it)"),
+    ),
+    "video_add_audio": Baseline(
+        "mp4",
+        lambda c: {"video_id": c.ids["video"], "audio_id": c.ids["music"]},
+        lambda c, hand: hand(
+            *("-i", c.path("video"), "-i", c.path("music"), "-map", "0:v", "-map", "1:a", "-c:v", "copy"),
+            *("-c:a", "aac", "-b:a", "192k", "-t", f"{c.clip_seconds:g}", *MP4),
+        ),
+        overhead=plus("both inputs probed again in the job (the video is stream-copied: little work to hide it)"),
+    ),
+    "video_match_duration": Baseline(
+        "mp4",
+        lambda c: {"video_id": c.ids["video"], "duration": f"{c.seconds:g}", "mode": "loop"},
+        lambda c, hand: hand("-stream_loop", "-1", "-i", c.path("video"), "-c", "copy", "-t", f"{c.seconds:g}", *MP4),
+        overhead=plus("a probe in the job; the work is a stream copy, so the fixed costs are most of the time"),
+    ),
+    "video_add_overlay": Baseline(
+        "mp4",
+        lambda c: {"video_id": c.ids["video"], "overlay_id": c.ids["logo"], "position": "bottom-right", "margin": "20"},
+        lambda c, hand: hand(
+            *("-i", c.path("video"), "-i", c.path("logo"), "-filter_complex", "overlay=W-w-20:H-h-20"),
+            *(*x264(23), "-c:a", "copy", *MP4),
+        ),
+    ),
+    "video_add_colorkey_overlay": Baseline(
+        "mp4",
+        lambda c: {"video_id": c.ids["video"], "overlay_id": c.ids["green"], "position": "center"},
+        lambda c, hand: hand(
+            *("-i", c.path("video"), "-i", c.path("green"), "-filter_complex"),
+            *("[1:v]colorkey=0x00ff00:0.3:0.1[key];[0:v][key]overlay=(W-w)/2:(H-h)/2", *x264(23), "-c:a", "copy", *MP4),
+        ),
+    ),
+    "video_create_looping": Baseline(
+        "mp4",
+        lambda c: {"image_id": c.ids["image1"], "audio_id": c.ids["part1"], "width": "640", "height": "360"},
+        looping_by_hand,
+        overhead=plus("the audio probed again in the job for the length"),
+    ),
+    "video_add_captions": Baseline(
+        "mp4",
+        lambda c: {"video_id": c.ids["video"], "captions": c.paths["captions"].read_text()},
+        captions_by_hand,
+        overhead=plus("the captions parsed and written as ASS, and a probe in the job"),
     ),
 }
 """Hand-written equivalents by operation; a tool added to the table without one is listed as "no baseline yet"."""
@@ -287,10 +502,10 @@ def report(rows: list[tuple[Tool, float, float]], missing: list[Tool], threads: 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"\nthe toolbox through the API against hand-written ffmpeg: {seconds:g} s inputs, threads {threads}")
     print(f"load average now: {load} on {os.cpu_count()} cores (a shared machine makes every figure noisier)")
-    print(f"{'operation':22} {'route':46} {'API s':>8} {'hand s':>8} {'ratio':>7}")
+    print(f"{'operation':26} {'route':46} {'API s':>8} {'hand s':>8} {'ratio':>7}")
     for tool, api_s, hand_s in rows:
         flag = "" if api_s / hand_s <= TARGET else "  > target"
-        print(f"{tool.operation:22} {tool.path:46} {api_s:8.3f} {hand_s:8.3f} {api_s / hand_s:7.3f}{flag}")
+        print(f"{tool.operation:26} {tool.path:46} {api_s:8.3f} {hand_s:8.3f} {api_s / hand_s:7.3f}{flag}")
     over = [(tool, api_s - hand_s) for tool, api_s, hand_s in rows if api_s / hand_s > TARGET]
     print(f"\npast the target ({TARGET:.2f}): {', '.join(tool.operation for tool, _ in over) or 'none'}")
     for tool, extra in over:
