@@ -18,8 +18,8 @@ from app.routes.inputs import ready_input
 from app.services.ffmpeg import Ffmpeg, MediaInfo
 from app.services.files import Files, StoredFile
 from app.services.jobs import Jobs
-from app.services.storage import FileStorage
 from app.services.runner import Handler, JobContext, JobOutput
+from app.services.storage import FileStorage
 from app.services.stt.service import SttService
 
 
