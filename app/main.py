@@ -17,6 +17,7 @@ from app.routes import docs as api_docs
 from app.routes import events as job_events
 from app.routes import files as file_list
 from app.routes import folders, health, jobs, openai_speech, storage, system, tts, upload, video
+from app.routes import tool_list as job_tool_list
 from app.routes import transcription as speech_to_text
 from app.routes import web as web_page
 from app.routes.responses import ERROR_RESPONSES
@@ -71,8 +72,10 @@ def create_app(settings: Settings | None = None, engine: ChildProcess | None = N
         video_tool_routes,
         speech_to_text.router,
         script_alignment.router,
+        job_tool_list.router,
     )
-    app.add_middleware(AdmissionGate, kinds=admission_kinds(protected))
+    app.state.job_kinds = admission_kinds(protected)  # the Tools list reads it
+    app.add_middleware(AdmissionGate, kinds=app.state.job_kinds)
     app.add_middleware(RequestLogMiddleware)
     app.include_router(health.router)
     app.include_router(api_docs.router)

@@ -204,6 +204,42 @@ def test_given_captions_are_burned_without_hearing_the_video(
     assert drawn(picture, slice(0, H // 4)) > 0.01 and drawn(picture, slice(H // 2, H)) < 0.001
 
 
+def test_every_caption_config_field_is_taken_and_the_karaoke_highlight_follows_the_spoken_word(
+    speech_server: RunningServer, clips: dict[str, Any], tmp_path: Path
+) -> None:
+    words = [{"word": "HIGH", "start": 0.2, "end": 1.2}, {"word": "LIGHT", "start": 1.2, "end": 2.4}]
+    style = {
+        "caption_config_line_count": 1,
+        "caption_config_line_max_length": 20,
+        "caption_config_font_size": 110,
+        "caption_config_font_name": "lato",
+        "caption_config_font_bold": "true",
+        "caption_config_font_italic": "true",
+        "caption_config_font_color": "#FFFFFF",
+        "caption_config_subtitle_position": "center",
+        "caption_config_shadow_color": "#000000",
+        "caption_config_shadow_transparency": 0.5,
+        "caption_config_shadow_blur": 1,
+        "caption_config_stroke_color": "#000000",
+        "caption_config_stroke_size": 2,
+        "caption_config_highlight_color": "#FFFF00",
+    }
+    fields = {"video_id": clips["talking"], "captions": json.dumps(words), **style}
+    video = download(speech_server, run_ready(speech_server, ADD_CAPTIONS, fields)["file_id"], tmp_path, "mp4")
+    first, second = frame(video, 0.7), frame(video, 1.8)
+    middle, bottom = slice(H // 3, H * 2 // 3), slice(H * 3 // 4, H)
+    assert drawn(first, middle) > 0.01 and drawn(first, bottom) < 0.001
+    left, right = (slice(None), slice(0, W // 2)), (slice(None), slice(W // 2, W))
+    assert yellow(first[middle][left]) > 5 * max(1, yellow(first[middle][right]))
+    assert yellow(second[middle][right]) > 5 * max(1, yellow(second[middle][left]))
+
+
+def yellow(pixels: np.ndarray) -> int:
+    """How many pixels are the highlight colour (#FFFF00), not the white text or its black outline."""
+    red, green, blue = pixels[..., 0], pixels[..., 1], pixels[..., 2]
+    return int(((red > 180) & (green > 180) & (blue < 100)).sum())
+
+
 # ---------------------------------------------------------------- bad requests
 
 
@@ -231,7 +267,24 @@ def test_bad_caption_requests_name_the_field_and_start_no_job(
         (ADD_CAPTIONS, {"video_id": speech}, 400, "video_id"),
         (ADD_CAPTIONS, {"video_id": clips["talking"], "captions": "not captions"}, 400, "captions"),
         (ADD_CAPTIONS, {"video_id": clips["talking"], "language": "klingon"}, 400, "language"),
-        (ADD_CAPTIONS, {"video_id": clips["talking"], "caption_config_font_color": "red"}, 400, "colour"),
+        (
+            ADD_CAPTIONS,
+            {"video_id": clips["talking"], "caption_config_font_color": "red"},
+            400,
+            "caption_config_font_color",
+        ),
+        (
+            ADD_CAPTIONS,
+            {"video_id": clips["talking"], "caption_config_highlight_color": "gold"},
+            400,
+            "caption_config_highlight_color",
+        ),
+        (
+            ADD_CAPTIONS,
+            {"video_id": clips["talking"], "caption_config_line_count": "9"},
+            400,
+            "caption_config_line_count",
+        ),
         (ADD_CAPTIONS, {"video_id": clips["talking"], "caption_config_font_name": "Nope"}, 422, "Lato"),
     ]
     for route, fields, code, field in cases:

@@ -24,6 +24,7 @@ STORAGE = "/api/v1/media/storage"
 FOLDERS = "/api/v1/media/folders"
 EVENTS = "/api/v1/media/jobs/events"
 CONVERT = "/api/v1/media/audio-tools/convert"
+TTS = "/api/v1/media/audio-tools/tts/kokoro"
 WAIT_S = 120.0
 """Far longer than anything here takes on a loaded machine: reaching it is a failure, not a measurement."""
 
@@ -306,9 +307,15 @@ def test_a_jobs_result_lands_in_the_folder_it_was_given(server: RunningServer, m
     assert server.wait_for(job_id, WAIT_S)["status"] == "ready"
     [item] = listing(server, folder="results/mp3")["data"]
     assert (item["file_id"], item["kind"], item["name"], item["media_type"]) == (job_id, "audio", "converted", "audio")
+    spoken = server.client.post(TTS, data={"text": "Filed away.", "folder": "results/speech"})
+    assert spoken.status_code == 202, spoken.text
+    assert server.wait_for(spoken.json()["file_id"], WAIT_S)["status"] == "ready"
+    [speech] = listing(server, folder="results/speech")["data"]
+    assert (speech["file_id"], speech["kind"]) == (spoken.json()["file_id"], "tts")
     jobs_before = job_count(server)
     for bad in ("../x", "%2e%2e", "/abs"):
         refused(server.client.post(CONVERT, data={"file_id": source, "folder": bad}), 400, "folder")
+        refused(server.client.post(TTS, data={"text": "Nowhere.", "folder": bad}), 400, "folder")
     assert job_count(server) == jobs_before
 
 

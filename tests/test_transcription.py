@@ -196,6 +196,8 @@ def test_a_missing_model_directory_is_named_by_health_and_transcriptions_get_503
     audio_id = upload_id(server, clips["english_wav"], "audio")
     response = server.client.post(ROUTE, data={"audio_id": audio_id})
     assert response.status_code == 503 and str(missing) in response.json()["error"], response.text
+    aligned = server.client.post("/api/v1/media/audio-tools/align-script", data={"audio_id": audio_id, "text": ENGLISH})
+    assert aligned.status_code == 503 and str(missing) in aligned.json()["error"], aligned.text
     assert job_count(server) == 0
 
 

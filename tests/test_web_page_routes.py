@@ -1,13 +1,17 @@
 """The web page and the API docs over HTTP: public pages, the key still guarding the API, assets from the app."""
 
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from app.services.child_process import ChildProcess
-from tests.conftest import running, torch_test_settings
+from app.tools.catalog import all_tools
+from tests.conftest import ROOT, running, torch_test_settings
 from tests.support.local_server import RunningServer
 
 KEY = "web-routes-key"
@@ -39,7 +43,7 @@ def test_the_page_is_public_while_the_api_behind_it_needs_the_key(keyed_server: 
 
 def test_every_file_the_page_loads_is_served_by_the_app(keyed_server: RunningServer) -> None:
     page = keyed_server.client.get("/").text
-    scripts = {"app.js", "api.js", "jobs.js", "ui.js", "speak.js", "video.js", "files.js", "server.js"}
+    scripts = {"app.js", "api.js", "jobs.js", "ui.js", "speak.js", "video.js", "tools.js", "files.js", "server.js"}
     linked = set(re.findall(r'(?:src|href)="/web/([^"]+)"', page)) | scripts
     for name in sorted(linked):
         asset = keyed_server.client.get(f"/web/{name}")
@@ -71,3 +75,44 @@ def test_the_api_docs_load_only_what_the_app_serves(keyed_server: RunningServer,
         "APIKeyHeader",
         "HTTPBearer",
     }
+
+
+def test_the_tools_list_offers_every_job_route_with_its_form_and_a_folder_for_its_result(
+    keyed_server: RunningServer,
+) -> None:
+    assert keyed_server.client.get("/api/v1/media/tools").status_code == 401
+    listed = keyed_server.client.get("/api/v1/media/tools", headers={"X-API-Key": KEY}).json()["tools"]
+    by_path = {tool["path"]: tool for tool in listed}
+    expected = {tool.path: tool.kind for tool in all_tools()} | {
+        "/api/v1/media/audio-tools/tts/kokoro": "tts",
+        "/api/v1/media/video-tools/generate/tts-captioned-video": "video",
+        "/api/v1/media/video-tools/merge": "video",
+        "/api/v1/media/audio-tools/transcribe": "stt",
+        "/api/v1/media/audio-tools/align-script": "stt",
+    }
+    assert {path: tool["kind"] for path, tool in by_path.items()} == expected
+    for tool in listed:
+        fields = {field["name"]: field for field in tool["fields"]}
+        assert fields["folder"]["common"] is True and fields["folder"]["type"] == "string", tool["path"]
+        assert tool["summary"] and tool["tag"], tool["path"]
+    convert = {field["name"]: field for field in by_path["/api/v1/media/audio-tools/convert"]["fields"]}
+    assert convert["file_id"] == {**convert["file_id"], "type": "string", "required": True, "common": False}
+    assert (convert["format"]["default"], "wav" in convert["format"]["choices"]) == ("mp3", True)
+    assert (convert["sample_rate"]["minimum"], convert["sample_rate"]["maximum"]) == (8000, 192000)
+    pcm = {field["name"]: field for field in by_path["/api/v1/utils/convert/pcm/wav"]["fields"]}
+    assert pcm["file"]["type"] == "file" and pcm["sample_rate"]["default"] == 24000
+
+
+def test_without_chromium_only_the_browser_tests_are_skipped_and_the_reason_says_how_to_install_it() -> None:
+    command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/browser"]
+    environment = {**os.environ, "CHROMIUM_BINARY": "/nowhere/chromium"}
+    run = subprocess.run(
+        [*command, "tests/unit/test_folders.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    skipped = [line for line in run.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert skipped, run.stdout
+    for line in skipped:
+        assert "tests/browser/" in line and "apt-get install -y chromium chromium-driver" in line, line
+    passed = re.search(r"(\d+) passed", run.stdout)
+    assert passed and int(passed.group(1)) > 0, "the other tests ran"

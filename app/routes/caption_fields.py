@@ -3,15 +3,18 @@
 Kept apart from the route modules (no service dependencies), so the toolbox's forms can share them too.
 """
 
+import re
 from functools import lru_cache
 from typing import TypedDict
 
 from pydantic import BaseModel, Field
 
 from app.errors import InvalidInput, UnprocessableInput
-from app.services.video.captions import CaptionStyle, available_fonts, default_fonts_dir
+from app.services.video.captions import CaptionStyle, ass_color, available_fonts, default_fonts_dir
 
 _STYLE = CaptionStyle()
+_FORM_NAMES = {"bold": "font_bold", "italic": "font_italic", "position": "subtitle_position"}
+_COLOURS = ("font_color", "shadow_color", "stroke_color", "highlight_color")
 
 
 @lru_cache(maxsize=1)
@@ -48,11 +51,31 @@ def caption_style(fields: CaptionFields) -> CaptionStyle:
             f"Unknown caption_config_font_name '{wanted}'. Available fonts: {', '.join(fonts)} "
             "(GET /api/v1/media/fonts)."
         )
+    _check_colours(fields)
     try:
         chosen: CaptionFields = {**fields, "font_name": match}
         return CaptionStyle(**chosen)
     except InvalidInput as exc:
-        raise InvalidInput(f"Invalid caption config: {exc.message}.") from exc
+        named = re.sub(
+            r"\b(" + "|".join(CaptionFields.__annotations__) + r")\b", lambda m: form_field(m[1]), exc.message
+        )
+        raise InvalidInput(f"Invalid caption config: {named}.") from exc
+
+
+def _check_colours(fields: CaptionFields) -> None:
+    """400 naming the caption_config_* field of a colour that is not #RRGGBB (an empty highlight turns karaoke off)."""
+    values: dict[str, object] = dict(fields)
+    for name in _COLOURS:
+        if values[name] or name != "highlight_color":
+            try:
+                ass_color(str(values[name]))
+            except InvalidInput as exc:
+                raise InvalidInput(f"Invalid caption config: {form_field(name)} has an {exc.message}.") from exc
+
+
+def form_field(style_field: str) -> str:
+    """The caption_config_* form field that sets a `CaptionStyle` field."""
+    return "caption_config_" + _FORM_NAMES.get(style_field, style_field)
 
 
 class CaptionConfigFields(BaseModel):

@@ -32,6 +32,7 @@ INDEXES = (
     "CREATE INDEX IF NOT EXISTS jobs_dedup ON jobs(dedup_key, created_at)",
     "CREATE INDEX IF NOT EXISTS files_folder ON files(folder, created_at)",
     "CREATE INDEX IF NOT EXISTS folders_parent ON folders(parent)",
+    "CREATE INDEX IF NOT EXISTS files_source_job ON files(source_job)",
 )
 ADDED_COLUMNS = {"jobs": {"dedup_key": "TEXT", "folder": "TEXT"}, "files": {"folder": "TEXT"}}
 """Columns added after a table first shipped: added on start to a database that lacks them."""

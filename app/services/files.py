@@ -97,7 +97,14 @@ class Files:
         return self.storage.path(stored.filename)
 
     def delete(self, file_id: str) -> None:
-        """The record and the bytes (and any scratch of the same id)."""
+        """The record and the bytes (and any scratch of the same id); a job's file takes with it the other files
+        its job made (a split's segments), so that no part of a deleted job's output is left behind."""
+        made_with = self._db.execute("SELECT id FROM files WHERE source_job = ? AND id != ?", (file_id, file_id))
+        for (extra_id,) in made_with:
+            self._delete_one(extra_id)
+        self._delete_one(file_id)
+
+    def _delete_one(self, file_id: str) -> None:
         stored = self.get(file_id)
         self._db.execute("DELETE FROM files WHERE id = ?", (file_id,))
         self.storage.delete(file_id, stored.filename if stored else None)

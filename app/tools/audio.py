@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from app.errors import InvalidInput
+from app.services.ffmpeg import MediaInfo
 from app.services.files import StoredFile
 from app.services.runner import JobOutput
 from app.tools.analysis import Loudness, logged_pass, loudness_after, loudnorm_report, silences
@@ -22,6 +23,8 @@ AUDIO_CODECS: dict[str, list[str]] = {
     "m4a": ["-c:a", "aac", "-f", "ipod"],
 }
 """Encoder and container for each audio output format."""
+STREAM_CODECS = {"mp3": "mp3", "wav": "pcm_s16le", "opus": "opus", "flac": "flac", "aac": "aac", "m4a": "aac"}
+"""The codec (as a probe names it) each output format holds: a source already in it is copied."""
 AudioFormat = Literal["mp3", "wav", "opus", "flac", "aac", "m4a"]
 LOSSY = {"mp3", "opus", "aac", "m4a"}
 
@@ -36,15 +39,28 @@ class ConvertParams(ToolParams):
 
     def invocation(self, run: ToolRun) -> Invocation:
         source = run.input(self.file_id)
+        media = run.probe(source)
         options = ["-i", str(source), "-vn", "-map", "0:a:0"]
-        if self.sample_rate:
-            options += ["-ar", str(self.sample_rate)]
-        if self.channels:
-            options += ["-ac", str(self.channels)]
-        if self.bitrate and self.format in LOSSY:
-            options += ["-b:a", self.bitrate]
-        duration = run.probe(source).duration
-        return Invocation([*options, *AUDIO_CODECS[self.format]], self.format, duration, {"source_id": self.file_id})
+        copied = self.copies(media)
+        if copied:
+            codec = ["-c:a", "copy", *AUDIO_CODECS[self.format][2:]]
+        else:
+            options += ["-ar", str(self.sample_rate)] if self.sample_rate else []
+            options += ["-ac", str(self.channels)] if self.channels else []
+            options += ["-b:a", self.bitrate] if self.bitrate and self.format in LOSSY else []
+            codec = AUDIO_CODECS[self.format]
+        facts = {"source_id": self.file_id, "stream_copy": copied}
+        return Invocation([*options, *codec], self.format, media.duration, facts)
+
+    def copies(self, media: MediaInfo) -> bool:
+        """The sound goes as it is (a stream copy) when it already has the format's codec, rate and channels and
+        no bitrate is asked for."""
+        return (
+            media.audio_codec == STREAM_CODECS[self.format]
+            and self.sample_rate in (None, media.sample_rate)
+            and self.channels in (None, media.channels)
+            and not (self.bitrate and self.format in LOSSY)
+        )
 
 
 class ConvertForm(ToolForm):

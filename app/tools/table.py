@@ -114,6 +114,10 @@ class ToolParams(BaseModel):
         run.ffmpeg_run(invocation, out)
         return JobOutput(out, invocation.ext, {**media_facts(out, run.ffmpeg), **invocation.facts})
 
+    def abandon(self, storage: FileStorage) -> None:
+        """Give back what the form kept for a job that will not run (refused, or an earlier job reused): nothing
+        for most tools."""
+
 
 class ToolForm(JobFields):
     """A tool's form: its own fields plus name, webhook_url, wait and the other job fields."""

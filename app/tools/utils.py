@@ -17,7 +17,7 @@ from app.errors import InvalidInput, PayloadTooLarge
 from app.services.files import StoredFile
 from app.services.folders import check_folder
 from app.services.runner import JobOutput
-from app.services.storage import new_file_id
+from app.services.storage import FileStorage, new_file_id
 from app.services.uploads import MAX_IMAGE_PIXELS, copy_with_cap, file_chunks
 from app.services.webhooks import check_webhook_url
 from app.tools.audio import id_list
@@ -169,6 +169,9 @@ class PcmParams(ToolParams):
             return super().execute(run)
         finally:
             run.storage.discard_work(self.scratch_id)
+
+    def abandon(self, storage: FileStorage) -> None:
+        storage.discard_work(self.scratch_id)
 
     def invocation(self, run: ToolRun) -> Invocation:
         source = run.storage.work_dir(self.scratch_id) / PCM_NAME

@@ -5,10 +5,11 @@ import { setupFiles } from "./files.js";
 import { startJobStream } from "./jobs.js";
 import { engineState, onSystemStatus, setupServer } from "./server.js";
 import { setupSpeak } from "./speak.js";
+import { setupTools } from "./tools.js";
 import { setupVideo } from "./video.js";
 
 const $ = (id) => document.getElementById(id);
-const TABS = ["speak", "video", "files", "server"];
+const TABS = ["speak", "video", "tools", "files", "server"];
 let started = false;
 
 function tabFromLocation() {
@@ -87,6 +88,7 @@ async function start() {
   setupSpeak(catalog);
   setupFiles();
   await setupVideo(catalog);
+  await setupTools();
   document.body.dataset.ready = "true";
 }
 

@@ -15,6 +15,9 @@ def test_the_page_asks_for_the_key_once_then_shows_the_data(server_factory: Serv
     expect(page.get_by_label("API key", exact=True)).to_be_visible()
     expect(page.locator("#app")).to_be_hidden()
     expect(page.locator("#tabs")).to_be_hidden()
+    for nothing_else in ("#engine-pill", "#forget-key", "#loading"):
+        expect(page.locator(nothing_else)).to_be_hidden()
+    assert [url for url in tab.requested if "/api/" in url] == [f"{server.base_url}/api/v1/system/status"]
     page.get_by_label("API key", exact=True).fill("not-the-key")
     page.get_by_role("button", name="Unlock").click()
     expect(page.locator("#key-error")).to_contain_text("not accepted")

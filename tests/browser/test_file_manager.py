@@ -76,3 +76,48 @@ def test_files_uploaded_by_picker_and_drop_are_listed_moved_and_deleted_together
     assert server.client.get(f"{STORAGE}/{file_id}/status").status_code == 404
     assert tab.outside(server.base_url) == []
     assert tab.script_errors == []
+
+
+@pytest.fixture(scope="module")
+def jingle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("jingle") / "jingle.wav"
+    make_media("-f", "lavfi", "-i", "sine=frequency=440:sample_rate=16000:duration=1", str(path))
+    return path
+
+
+def test_files_are_filtered_by_type_played_renamed_and_their_id_copied(
+    server_factory: ServerFactory, tab: Tab, pictures: list[Path], jingle: Path
+) -> None:
+    server = server_factory()
+    for path, kind in ((pictures[0], "image"), (jingle, "audio")):
+        with path.open("rb") as file:
+            sent = server.client.post(STORAGE, data={"media_type": kind, "name": path.name}, files={"file": file})
+            assert sent.status_code == 201, sent.text
+    page = tab.page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    tab.open(f"{server.base_url}/files")
+    rows = page.locator("#files-body tr[data-file-id]")
+    expect(rows).to_have_count(2)
+    page.get_by_label("Type").select_option("audio")
+    expect(rows).to_have_count(1)
+    row = rows.first
+    file_id = row.get_attribute("data-file-id")
+
+    row.get_by_role("button", name="Preview jingle.wav").click()
+    page.wait_for_function("() => document.querySelector('#preview-body audio')?.readyState >= 2")
+    page.get_by_role("button", name="Close").click()
+
+    row.get_by_role("button", name="Rename jingle.wav").click()
+    page.get_by_label("New name").fill("theme tune")
+    page.get_by_role("button", name="OK").click()
+    expect(rows.first.get_by_role("button", name="Preview theme tune")).to_be_visible()
+    assert server.client.get(f"{STORAGE}/{file_id}/info").json()["name"] == "theme tune"
+
+    rows.first.get_by_role("button", name="Copy id theme tune").click()
+    expect(page.locator("#toast")).to_contain_text(f"File id copied: {file_id}")
+    assert page.evaluate("() => navigator.clipboard.readText()") == file_id
+    page.get_by_label("Type").select_option("image")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("holiday-card.png")
+    assert tab.outside(server.base_url) == []
+    assert tab.script_errors == []

@@ -18,6 +18,8 @@ def test_a_job_appears_in_the_live_list_and_turns_ready_without_reloading(
     page = tab.page
     tab.open(f"{server.base_url}/#server")
     expect(page.locator("#live-state")).to_have_text("live")
+    for kind in ("tts", "video", "audio", "stt"):
+        expect(page.locator(f"#kinds-view [data-kind='{kind}']")).to_contain_text("running")
     page.evaluate("() => { window.sameDocument = true; }")
     with server.hold_slot("tts"):
         response = server.client.post(TTS, data={"text": "Live from the queue.", "name": "live-job"})

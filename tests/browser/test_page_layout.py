@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 from tests.browser.conftest import Tab
 from tests.support.local_server import RunningServer
 
-VIEWS = ("Speak", "Video", "Files", "Server")
+VIEWS = ("Speak", "Video", "Tools", "Files", "Server")
 WIDER_THAN_THE_SCREEN = "() => document.documentElement.scrollWidth - window.innerWidth"
 UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea, button')]
     .filter((control) => control.checkVisibility() || control.classList.contains('visually-hidden'))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.local_server import RunningServer
-from tests.tools.conftest import FFMPEG, download, job_count, make_media, run_tool, upload_id
+from tests.tools.conftest import FFMPEG, download, job_count, make_media, packets, run_tool, upload_id
 
 ROUTE = "/api/v1/media/audio-tools/convert"
 
@@ -43,7 +43,7 @@ def test_a_stereo_wav_becomes_a_mono_16k_mp3_of_the_same_length(
         16000,
         1,
     )
-    assert abs(info["duration"] - 2.0) < 0.1
+    assert abs(info["duration"] - 2.0) < 0.1 and info["stream_copy"] is False
     probed = FFMPEG.probe(download(torch_server, info["file_id"], tmp_path, "mp3"))
     assert (probed.audio_codec, probed.sample_rate, probed.channels) == ("mp3", 16000, 1)
 
@@ -52,6 +52,15 @@ def test_a_video_gives_its_sound_as_flac(torch_server: RunningServer, inputs: di
     info = run_tool(torch_server, ROUTE, {"file_id": inputs["clip"], "format": "flac"})
     assert (info["media_type"], info["audio_codec"]) == ("audio", "flac")
     assert abs(info["duration"] - 1.5) < 0.1
+
+
+def test_a_videos_aac_sound_goes_into_m4a_as_it_is_packet_for_packet(
+    torch_server: RunningServer, inputs: dict[str, str], tmp_path: Path
+) -> None:
+    info = run_tool(torch_server, ROUTE, {"file_id": inputs["clip"], "format": "m4a"})
+    assert (info["stream_copy"], info["audio_codec"]) == (True, "aac")
+    sound = download(torch_server, info["file_id"], tmp_path, "m4a")
+    assert packets(sound, "a:0") == packets(download(torch_server, inputs["clip"], tmp_path, "mp4"), "a:0")
 
 
 def test_bad_convert_requests_name_the_field_and_start_nothing(

@@ -7,9 +7,10 @@ import pytest
 
 from tests.conftest import ServerFactory
 from tests.support.local_server import RunningServer
-from tests.tools.conftest import download, ffmpeg_log, job_count, make_media, run_tool, upload_id
+from tests.tools.conftest import download, ffmpeg_log, job_count, make_media, progress_of, run_tool, submit, upload_id
 
 TOOLS = "/api/v1/media/audio-tools"
+TTS = f"{TOOLS}/tts/kokoro"
 PAUSES_S = (1.5, 2.0)
 """The silences inserted between three 1 s tones of the speech stand-in."""
 
@@ -99,6 +100,22 @@ def test_trim_pauses_removes_the_inserted_silence_but_what_it_keeps(
     assert "silence_start" not in log, "no pause longer than what was kept is left"
 
 
+def test_the_servers_own_speech_joined_with_a_pause_loses_all_of_it_but_what_is_kept(
+    torch_server: RunningServer, tmp_path: Path
+) -> None:
+    speech = submit(torch_server, TTS, {"text": "Automation users want one node that just works."})
+    assert torch_server.wait_for(speech)["status"] == "ready"
+    said = exact_duration(download(torch_server, speech, tmp_path, "wav"))
+    joined = run_tool(torch_server, f"{TOOLS}/merge", {"audio_ids": f"{speech},{speech}", "gap_ms": 1500})
+
+    info = run_tool(torch_server, f"{TOOLS}/trim-pauses", {"audio_id": joined["file_id"]})
+
+    assert info["pauses_shortened"] == 1
+    assert info["removed_s"] == pytest.approx(1.5 - 0.15, abs=0.1)
+    trimmed = exact_duration(download(torch_server, info["file_id"], tmp_path, "wav"))
+    assert trimmed == pytest.approx(2 * said + 0.15, abs=0.1)
+
+
 @pytest.mark.parametrize("mode", ["pad", "loop"])
 def test_extend_audio_lasts_exactly_the_length_asked(
     torch_server: RunningServer, inputs: dict[str, str], tmp_path: Path, mode: str
@@ -124,6 +141,16 @@ def test_normalize_lands_on_the_target_loudness(
     assert info["loudness_after"]["integrated_lufs"] == pytest.approx(-16, abs=1.0)
     assert info["loudness_after"]["true_peak_db"] == pytest.approx(peak, abs=0.5)
     assert info["normalization"] == "linear"
+
+
+def test_normalize_reports_progress_through_both_of_its_passes(
+    torch_server: RunningServer, inputs: dict[str, str]
+) -> None:
+    fields = {"audio_id": inputs["quiet"], "target_lufs": -20, "dedup": "false"}
+    progress = progress_of(torch_server, f"{TOOLS}/normalize", fields)
+    assert progress == sorted(progress) and progress[-1] == 100, progress
+    assert any(45 <= value <= 50 for value in progress), f"the measuring pass ends half-way: {progress}"
+    assert any(50 < value < 100 for value in progress), f"the second pass reports its own: {progress}"
 
 
 def test_audio_info_gives_the_stream_facts_at_once(torch_server: RunningServer, inputs: dict[str, str]) -> None:

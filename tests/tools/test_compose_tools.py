@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.support.local_server import RunningServer
-from tests.tools.conftest import FFMPEG, download, ffmpeg_log, job_count, make_media, run_tool, upload_id
+from tests.tools.conftest import FFMPEG, download, ffmpeg_log, job_count, make_media, packets, run_tool, upload_id
 
 TOOLS = "/api/v1/media/video-tools"
 RGB = tuple[int, int, int]
@@ -106,6 +106,14 @@ def test_mixed_sound_carries_both_tones_each_at_its_own_volume(
     tone_alone, clip_alone = band_volume(media["tone"][0], 440), band_volume(media["clip"][0], 3000)
     assert abs(band_volume(out, 440) - (tone_alone - 6.0)) < 1.5
     assert abs(band_volume(out, 3000) - clip_alone) < 1.5
+
+
+def test_a_new_sound_leaves_the_picture_as_it_was_packet_for_packet(
+    torch_server: RunningServer, ids: dict[str, str], media: dict[str, tuple[Path, str]], tmp_path: Path
+) -> None:
+    fields = {"video_id": ids["blue"], "audio_id": ids["tone"], "fit": "video"}
+    _, out = _made(torch_server, "add-audio", fields, tmp_path)
+    assert packets(out) == packets(media["blue"][0])
 
 
 @pytest.mark.parametrize(("fit", "expected_s"), [("video", 2.0), ("shortest", 0.6)])

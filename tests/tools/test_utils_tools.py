@@ -5,8 +5,10 @@ import struct
 import subprocess
 from pathlib import Path
 
+import httpx
 import pytest
 
+from app.tools.catalog import all_tools
 from tests.conftest import ServerFactory
 from tests.support.local_server import RunningServer
 from tests.tools.conftest import FFMPEG, download, job_count, make_media, run_tool, upload_id
@@ -163,3 +165,43 @@ def test_a_pcm_upload_past_max_upload_mb_gets_413_and_leaves_nothing(server_fact
     assert "file" in response.json()["error"] and "MAX_UPLOAD_MB" in response.json()["error"]
     assert job_count(server) == 0
     assert scratch_folders(server) == set()
+
+
+def pcm_request(server: RunningServer, key: str) -> httpx.Response:
+    """A small PCM upload sent with an Idempotency-Key (which passes the door's load shedding to the route)."""
+    files = {"file": ("x.pcm", pcm_samples("s16le", 2400))}
+    return server.client.post(PCM, files=files, headers={"Idempotency-Key": key})
+
+
+def test_a_pcm_upload_refused_as_busy_or_answered_by_an_earlier_job_leaves_no_scratch(
+    server_factory: ServerFactory,
+) -> None:
+    server = server_factory(max_concurrent_audio=1, max_queued_jobs=0)
+    first = pcm_request(server, "speech-1")
+    assert first.status_code == 202, first.text
+    assert server.wait_for(first.json()["file_id"])["status"] == "ready"
+
+    again = pcm_request(server, "speech-1")
+    assert (again.status_code, again.headers["X-Reused"]) == (202, "true"), again.text
+    with server.hold_slot("audio"):
+        busy = pcm_request(server, "speech-2")
+    assert busy.status_code == 429 and int(busy.headers["Retry-After"]) >= 1, busy.text
+
+    assert job_count(server) == 1
+    assert scratch_folders(server) == set()
+
+
+def test_every_tool_documents_its_fields_with_name_webhook_url_and_wait_and_answers_202(
+    torch_server: RunningServer,
+) -> None:
+    spec = torch_server.client.get("/openapi.json").json()
+    for tool in all_tools():
+        operation = spec["paths"][tool.path]["post"]
+        [(media_type, content)] = operation["requestBody"]["content"].items()
+        form = spec["components"]["schemas"][content["schema"]["$ref"].rsplit("/", 1)[1]]
+        assert {"name", "webhook_url", "wait"} <= form["properties"].keys(), tool.path
+        assert "202" in operation["responses"] and "429" in operation["responses"], tool.path
+        expected = "multipart/form-data" if tool.path == PCM else "application/x-www-form-urlencoded"
+        assert media_type == expected, tool.path
+    pcm_file = spec["components"]["schemas"]["PcmForm"]["properties"]["file"]
+    assert pcm_file["type"] == "string" and "file" in spec["components"]["schemas"]["PcmForm"]["required"]

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import ServerFactory
 from tests.support.local_server import RunningServer
-from tests.tools.conftest import FFMPEG, download, info_of, job_count, make_media, run_tool, upload_id
+from tests.tools.conftest import FFMPEG, download, info_of, job_count, make_media, packets, run_tool, upload_id
 
 TOOLS = "/api/v1/media/video-tools"
 FRAME = 1 / 25
@@ -44,16 +44,6 @@ def inputs(torch_server: RunningServer, clip_path: Path, tmp_path_factory: pytes
         "rotated": upload_id(torch_server, rotated, "video"),
         "image": upload_id(torch_server, image, "image"),
     }
-
-
-def packets(path: Path, stream: str = "v:0") -> list[tuple[int, str]]:
-    """(size, md5) of each packet of a stream, as stored: equal lists mean nothing was re-encoded."""
-    cmd = FFMPEG.command(
-        "-loglevel", "error", "-i", str(path), "-map", f"0:{stream}", "-c", "copy", "-f", "framemd5", "-"
-    )
-    lines = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.splitlines()
-    fields = [line.split(",") for line in lines if line and not line.startswith("#")]
-    return [(int(size), digest.strip()) for *_, size, digest in fields]
 
 
 def decoded_frames(path: Path) -> list[str]:
@@ -145,6 +135,39 @@ def test_a_split_stores_each_segment_under_its_own_id_and_zips_them(
         assert abs(segment["duration"] - (end - start)) <= FRAME
         assert abs(len(packets(member)) - round((end - start) * 25)) <= 1
         assert download(torch_server, entry["file_id"], tmp_path, "mp4").read_bytes() == member.read_bytes()
+
+
+def test_deleting_a_splits_file_deletes_its_segments_with_their_bytes(
+    torch_server: RunningServer, inputs: dict[str, str]
+) -> None:
+    fields = {"video_id": inputs["clip"], "segments": "0-1,2-3", "accurate": "false", "dedup": "false"}
+    info = run_tool(torch_server, f"{TOOLS}/split", fields)
+    files = torch_server.services.files
+    segments = [files.get(entry["file_id"]) for entry in info["files"]]
+    stored = [files.path(segment) for segment in segments if segment is not None]
+    assert len(stored) == 2
+
+    response = torch_server.client.delete(f"/api/v1/media/storage/{info['file_id']}")
+
+    assert response.status_code == 200, response.text
+    for entry, path in zip(info["files"], stored, strict=True):
+        assert torch_server.client.get(f"/api/v1/media/storage/{entry['file_id']}").status_code == 404
+        assert not path.exists(), "the segment's bytes went with its record"
+
+
+def test_a_tool_asked_to_wait_answers_the_file_itself_and_keeps_its_name(
+    torch_server: RunningServer, inputs: dict[str, str], tmp_path: Path
+) -> None:
+    fields = {"video_id": inputs["clip"], "end": 1, "name": "opening", "wait": "true", "dedup": "false"}
+    response = torch_server.client.post(f"{TOOLS}/cut", data=fields)
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "video/mp4"
+    cut = tmp_path / "opening.mp4"
+    cut.write_bytes(response.content)
+    assert abs(FFMPEG.probe(cut).duration - 1.0) <= FRAME
+    stored = info_of(torch_server, response.headers["X-File-Id"])
+    assert (stored["name"], stored["size"]) == ("opening", len(response.content))
 
 
 def test_a_gif_preview_has_duration_times_fps_frames_at_the_asked_width(
@@ -258,6 +281,8 @@ BAD_POSTS = [
     ("thumbnail", {"columns": 10, "width": 64}, 400, "width"),
     ("transcode", {"width": 81}, 422, "width"),
     ("transcode", {"format": "avi"}, 422, "format"),
+    ("transcode", {"webhook_url": "ftp://example.org/hook"}, 400, "webhook_url"),
+    ("split", {"folder": "../up"}, 400, "folder"),
 ]
 
 

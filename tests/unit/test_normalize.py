@@ -30,6 +30,8 @@ def test_the_portuguese_meeting_sentence_is_read_with_its_time_percentage_and_am
         ("às 1h", "às uma hora"),
         ("às 22h", "às vinte e duas horas"),
         ("às 14:00", "às catorze horas"),
+        ("às 22 horas, por 1 hora", "às vinte e duas horas, por uma hora"),
+        ("às 14:30 horas", "às catorze horas e trinta"),
         ("em 25/12/1990", "em vinte e cinco de dezembro de mil novecentos e noventa"),
         ("em 01/05", "em primeiro de maio"),
         ("em 2024-03-10", "em dez de março de dois mil e vinte e quatro"),
@@ -69,6 +71,8 @@ def test_portuguese_numbers_amounts_times_dates_and_abbreviations_are_written_ou
         ("el Sr. García y la Dra. Pérez", "el señor García y la doctora Pérez"),
         ("cuesta $ 5", "cuesta cinco dólares"),
         ("a 3,5 km", "a tres coma cinco kilómetros"),
+        ("a las 21 horas", "a las veintiuna horas"),
+        ("en www.ejemplo.es", "en uve doble uve doble uve doble punto ejemplo punto es"),
     ],
 )
 def test_spanish_is_written_out(written: str, spoken: str) -> None:
@@ -89,6 +93,8 @@ def test_spanish_is_written_out(written: str, spoken: str) -> None:
         ("le 01/05", "le premier mai"),
         ("M. Dupont et Mme Durand", "monsieur Dupont et madame Durand"),
         ("3,5 km", "trois virgule cinq kilomètres"),
+        ("à 12 h 30 ou à 8 h du matin", "à douze heures trente ou à huit heures du matin"),
+        ("anne@societe.fr", "anne arobase societe point fr"),
     ],
 )
 def test_french_is_written_out(written: str, spoken: str) -> None:
@@ -105,6 +111,7 @@ def test_french_is_written_out(written: str, spoken: str) -> None:
         ("il 25/04/1945", "il venticinque aprile millenovecentoquarantacinque"),
         ("il Sig. Rossi e la Dott.ssa Bianchi", "il signor Rossi e la dottoressa Bianchi"),
         ("5 kg", "cinque chili"),
+        ("su https://www.esempio.it/pagina.", "su vu vu vu punto esempio punto it slash pagina."),
     ],
 )
 def test_italian_is_written_out(written: str, spoken: str) -> None:
@@ -125,6 +132,7 @@ def test_italian_is_written_out(written: str, spoken: str) -> None:
         ("15/08/1947 को", "पंद्रह अगस्त एक हज़ार नौ सौ सैंतालीस को"),
         ("डॉ. शर्मा", "डॉक्टर शर्मा"),
         ("3.5 किलो", "तीन दशमलव पाँच किलो"),
+        ("www.example.in देखें", "डब्ल्यू डब्ल्यू डब्ल्यू डॉट example डॉट in देखें"),
     ],
 )
 def test_hindi_is_written_out(written: str, spoken: str) -> None:

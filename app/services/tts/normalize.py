@@ -611,10 +611,26 @@ _DAY_MONTH = (
     r"(?<![\d/.,])(?P<d>[0-2]\d|3[01]|[1-9])/(?P<mo>0[1-9]|1[0-2])(?![\d/])"
     r"|(?<![\d/.,])(?P<d2>[0-2]\d|3[01])/(?P<mo2>[1-9])(?![\d/])"
 )  # 25/12, 01/5 or 1/05; "3/4" (one digit each) is no date
-_TIME = (
-    r"(?<![\d:.,])(?P<h>[01]?\d|2[0-4])"
-    r"(?:h(?P<m1>[0-5]\d)(?:min)?|:(?P<m2>[0-5]\d)(?::[0-5]\d)?(?:\s?h(?!\w))?|h(?!\w))(?![\d:])"
-)  # 14h30, 14h30min, 14h, 14:30, 14:30:00, 14:30 h
+
+
+def _time_pattern(spaced: bool = False, hours_word: str = "") -> str:
+    """14h30, 14h30min, 14h, 14:30, 14:30:00, 14:30 h; `spaced`: also 12 h 30 and 8 h (French typography);
+    `hours_word`: also the hour with that word written after it (22 horas), read as a time so the hour agrees."""
+    mark, alone = (r"\s?h\s?", r"\s?h") if spaced else ("h", "h")
+    said = rf"|\s{hours_word}(?!\w)" if hours_word else ""
+    return (
+        r"(?<![\d:.,])(?P<h>[01]?\d|2[0-4])"
+        rf"(?:{mark}(?P<m1>[0-5]\d)(?:min)?|:(?P<m2>[0-5]\d)(?::[0-5]\d)?(?:\s?h(?!\w){said})?"
+        rf"|{alone}(?!\w){said})(?![\d:])"
+    )
+
+
+_TIME = _time_pattern()
+_TIMES = {
+    "f": _time_pattern(spaced=True),
+    "p": _time_pattern(hours_word="horas?"),
+    "e": _time_pattern(hours_word="horas?"),
+}
 _ORDINAL_ENDINGS = {
     "h": r"वाँ|वां|वीं|वें|ला|ली|ले|रा|री|रे|था|थी|थे|ठा|ठी|ठे",
     "f": r"(?:ers?|res?|ères?|èmes?|es?|ᵉ|nde?s?|d)(?!\w)",
@@ -658,7 +674,7 @@ def _rules(lex: Lexicon) -> list[_Rule]:
         _Rule("date_iso", _DATE_ISO, _speak_date),
         _Rule("date", _DATE, _speak_date),
         _Rule("day_month", _DAY_MONTH, _speak_date),
-        _Rule("time", _TIME + said_hour, _speak_time),
+        _Rule("time", _TIMES.get(lex.code, _TIME) + said_hour, _speak_time),
         _Rule("money_before", rf"(?<![\w$])(?P<sym>{money})\s?(?P<num>{num}){scale}(?![\d\w])", _speak_money),
         _Rule("money_after", rf"(?<![\w.,])(?P<num>{num})\s?(?P<sym>{money})(?!\w)", _speak_money),
         _Rule("percent", rf"{_NEG}(?<![\w.,])(?P<num>{num})\s?%", lambda m, x: f"{_signed(m, x)} {x.percent}"),
