@@ -95,6 +95,21 @@ def test_a_model_name_not_downloaded_on_an_offline_server_says_how_to_get_it(
     catalog, _ = load(SttPayload(Settings(storage_path=tmp_path, whisper_model=name), 1))
     assert catalog.reason is not None
     assert f"WHISPER_MODEL={name} is not downloaded and downloads are off (HF_HUB_OFFLINE=1)" in catalog.reason
+    assert f"WHISPER_MODEL={name} is not downloaded" in str(model_problem(name))  # known before any job
+
+
+def test_a_model_name_in_the_hub_cache_is_not_a_problem_offline(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_CACHE", str(tmp_path))
+    assert model_problem("small") is not None
+    snapshot = tmp_path / "models--Systran--faster-whisper-small" / "snapshots" / "abc"
+    snapshot.mkdir(parents=True)
+    (snapshot / "model.bin").write_bytes(b"weights")
+    assert model_problem("small") is None
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    assert model_problem("large-v3") is None  # online: downloaded on first use
 
 
 def test_each_thread_count_gets_its_own_model_instance_and_two_at_most_are_kept(tmp_path: Path) -> None:

