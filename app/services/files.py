@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.errors import InvalidInput
 from app.services.database import Database
 from app.services.folders import FolderConflict, Folders, in_subtree
 from app.services.jobs import Jobs, JobStatus
@@ -95,6 +96,14 @@ class Files:
     def path(self, stored: StoredFile) -> Path:
         """A local path to read the bytes from; NotFound when they are gone."""
         return self.storage.path(stored.filename)
+
+    def input_path(self, file_id: str) -> Path:
+        """The path of a job's input file, looked up again by id when the job runs (a job never trusts a path
+        from its record); InvalidInput when it was deleted since the request."""
+        stored = self.get(file_id)
+        if stored is None:
+            raise InvalidInput(f"Input file '{file_id}' is no longer available.")
+        return self.path(stored)
 
     def delete(self, file_id: str) -> None:
         """The record and the bytes (and any scratch of the same id); a job's file takes with it the other files

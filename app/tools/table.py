@@ -12,7 +12,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.config import Settings
-from app.errors import InvalidInput
 from app.routes.fields import JobFields
 from app.routes.inputs import ready_input
 from app.services.ffmpeg import Ffmpeg, MediaInfo
@@ -74,10 +73,7 @@ class ToolRun:
 
     def input(self, file_id: str) -> Path:
         """The path of an input file, looked up again by id: a job never trusts a path from its record."""
-        stored = self._files.get(file_id)
-        if stored is None:
-            raise InvalidInput(f"Input file '{file_id}' is no longer available.")
-        return self._files.path(stored)
+        return self._files.input_path(file_id)
 
     def probe(self, path: Path) -> MediaInfo:
         return self.ffmpeg.probe(path)

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from app.errors import InvalidInput
 from app.services.files import Files
 from app.services.jobs import Job
 from app.services.runner import Handler, JobContext, JobOutput
@@ -82,10 +81,7 @@ def make_align_handler(stt: SttService, files: Files) -> Handler:
 
     def handle(job: Job, context: JobContext) -> JobOutput:
         params = AlignParams.model_validate(job.params)
-        stored = files.get(params.audio_id)
-        if stored is None:
-            raise InvalidInput(f"Input file '{params.audio_id}' is no longer available.")
-        times = align_to_audio(stt, files.path(stored), params.text, params.language, context)
+        times = align_to_audio(stt, files.input_path(params.audio_id), params.text, params.language, context)
         out = context.work_dir / f"alignment.{params.format}"
         out.write_text(times.file(params.format), encoding="utf-8")
         facts = {**times.facts(), "format": params.format, "source_id": params.audio_id}

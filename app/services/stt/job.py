@@ -5,7 +5,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from app.errors import InvalidInput
 from app.services.files import Files
 from app.services.jobs import Job
 from app.services.runner import Handler, JobContext, JobOutput
@@ -30,11 +29,8 @@ def make_transcribe_handler(stt: SttService, files: Files) -> Handler:
 
     def handle(job: Job, context: JobContext) -> JobOutput:
         params = TranscribeParams.model_validate(job.params)
-        stored = files.get(params.audio_id)
-        if stored is None:
-            raise InvalidInput(f"Input file '{params.audio_id}' is no longer available.")
         transcript = stt.transcribe(
-            files.path(stored), params.language, params.task, context.threads(), context.progress
+            files.input_path(params.audio_id), params.language, params.task, context.threads(), context.progress
         )
         out = context.work_dir / f"transcript.{params.format}"
         out.write_text(render(transcript, params.format), encoding="utf-8")

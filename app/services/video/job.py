@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from app.errors import EngineUnavailable, InvalidInput
+from app.errors import EngineUnavailable
 from app.services.ffmpeg import Ffmpeg
 from app.services.files import Files
 from app.services.jobs import Job
@@ -88,12 +88,6 @@ class VideoJobs:
             return self.captioned(params, context)
         return self.merge(params, context)
 
-    def input_path(self, file_id: str) -> Path:
-        stored = self.files.get(file_id)
-        if stored is None:
-            raise InvalidInput(f"Input file '{file_id}' is no longer available.")
-        return self.files.path(stored)
-
     def narrate(
         self, params: CaptionedParams, context: JobContext, facts: dict[str, Any]
     ) -> tuple[Path, list[Word] | None]:
@@ -101,7 +95,7 @@ class VideoJobs:
         facts["captions_source"] = params.captions_source
         if speech is None:
             assert params.audio_id is not None
-            audio = self.input_path(params.audio_id)
+            audio = self.files.input_path(params.audio_id)
             facts.update(audio_id=params.audio_id, narration_duration=round(self.ffmpeg.probe(audio).duration, 3))
             if params.captions:
                 return audio, params.captions
@@ -134,7 +128,7 @@ class VideoJobs:
         return [Word(w.word, w.start, w.end) for w in heard.words]
 
     def captioned(self, params: CaptionedParams, context: JobContext) -> JobOutput:
-        background = self.input_path(params.background_id)
+        background = self.files.input_path(params.background_id)
         facts: dict[str, Any] = {"operation": "captioned", "background_id": params.background_id}
         facts["effect"] = params.effect
         audio, words = self.narrate(params, context, facts)
@@ -158,8 +152,8 @@ class VideoJobs:
         return JobOutput(out, "mp4", {**_facts(out, self.ffmpeg), **facts})
 
     def merge(self, params: MergeParams, context: JobContext) -> JobOutput:
-        inputs = [self.input_path(file_id) for file_id in params.video_ids]
-        music = self.input_path(params.music_id) if params.music_id else None
+        inputs = [self.files.input_path(file_id) for file_id in params.video_ids]
+        music = self.files.input_path(params.music_id) if params.music_id else None
         out = context.work_dir / "video.mp4"
         mode = merge_videos(
             inputs,
