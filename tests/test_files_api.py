@@ -419,7 +419,8 @@ def test_a_job_that_fails_sends_failed_with_its_error(server: RunningServer, med
     assert events[-1][1]["status"] == "failed" and "no longer available" in events[-1][1]["error"]
 
 
-def test_the_stream_ends_cleanly_when_the_client_goes_away(server: RunningServer) -> None:
+def test_the_stream_ends_cleanly_when_the_client_goes_away(server_factory) -> None:
+    server = server_factory()  # its own: another test's stream ending meanwhile would change the count
     bus = server.services.runner.events
     before = bus.subscribers
     address = urlsplit(server.base_url)
