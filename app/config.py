@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_JOB_TIMEOUTS_S = {"tts": 1800.0, "video": 3600.0, "audio": 1800.0, "stt": 3600.0}
@@ -71,6 +71,25 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     warmup: bool = True
 
+    backend: Literal["local", "cluster"] = Field(
+        "local", description="local: one machine (SQLite, files on disk); cluster: Redis queue and an S3 bucket."
+    )
+    redis_url: str | None = Field(None, description="cluster: the Redis that holds the queue, jobs and files.")
+    s3_endpoint_url: str | None = None
+    s3_bucket: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: str | None = None
+    s3_region: str = "us-east-1"
+    s3_presigned_downloads: bool = Field(False, description="cluster: downloads redirect to a presigned bucket URL.")
+    s3_cache_max_mb: int = Field(2048, ge=0, description="cluster: local copies of bucket files kept per node.")
+    job_max_attempts: int = Field(
+        3, ge=1, description="cluster: times a job is started before a worker that keeps dying ends it failed."
+    )
+    worker_heartbeat_s: float = Field(2.0, gt=0, description="cluster: how often a worker says it is alive.")
+    worker_timeout_s: float = Field(
+        10.0, gt=0, description="cluster: a worker silent this long is gone: its capacity and its jobs are given back."
+    )
+
     @field_validator("job_timeout_s", mode="before")
     @classmethod
     def _parse_timeouts(cls, value: Any) -> Any:
@@ -92,6 +111,18 @@ class Settings(BaseSettings):
             if not seconds > 0:
                 raise ValueError(f"the time limit of {kind} jobs must be above 0 s; got {seconds}")
         return value
+
+    @model_validator(mode="after")
+    def _cluster_needs_servers(self) -> "Settings":
+        if self.backend == "cluster":
+            missing = [
+                name.upper()
+                for name in ("redis_url", "s3_endpoint_url", "s3_bucket", "s3_access_key_id", "s3_secret_access_key")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"BACKEND=cluster needs {', '.join(missing)}")
+        return self
 
     def kind_caps(self) -> dict[str, int]:
         """Concurrent jobs allowed per kind (each inside MAX_CONCURRENT_HEAVY_TASKS)."""

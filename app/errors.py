@@ -39,6 +39,12 @@ class EngineUnavailable(DomainError):
     status_code = 503
 
 
+class ServiceUnavailable(DomainError):
+    """A server the request needs (the cluster's Redis, its bucket, a live worker) cannot be used now."""
+
+    status_code = 503
+
+
 class Busy(DomainError):
     """No slot free and the waiting room is full: the client should retry after `retry_after` seconds."""
 
