@@ -9,7 +9,7 @@ from fastapi.routing import APIRoute
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.errors import Busy
+from app.errors import Busy, DomainError
 from app.security import bearer_token, key_matches
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
@@ -80,5 +80,8 @@ class AdmissionGate:
                     services.admission.check_room(kind)
                 except Busy as exc:
                     await busy_response(exc)(scope, receive, send)
+                    return
+                except DomainError as exc:  # cluster mode: no live worker, or Redis away (503)
+                    await JSONResponse({"error": exc.message}, status_code=exc.status_code)(scope, receive, send)
                     return
         await self.app(scope, receive, send)

@@ -19,10 +19,12 @@ from app.services.ffmpeg import Ffmpeg
 from app.services.files import Files
 from app.services.heavy import HeavyWork
 from app.services.inline_speech import InlineSpeech
-from app.services.jobs import INTERRUPTED, SqliteJobs
+from app.services.jobs import INTERRUPTED, Jobs, SqliteJobs
 from app.services.metrics import Metrics
+from app.services.ports import JobAdmission, JobQueue, SpeechAnswers
 from app.services.retention import sweep_forever
-from app.services.runner import JobRunner
+from app.services.runner import Handler, JobRunner
+from app.services.sqlite_files import SqliteFileRecords
 from app.services.storage import LocalStorage
 from app.services.stt.align_job import make_align_handler
 from app.services.stt.job import make_transcribe_handler
@@ -45,15 +47,15 @@ class Services:
 
     settings: Settings
     budget: CpuBudget
-    admission: Admission
+    admission: JobAdmission
     heavy: HeavyWork
-    jobs: SqliteJobs
+    jobs: Jobs
     files: Files
     ffmpeg: Ffmpeg
     engine: ChildProcess | None
     tts: TtsService
-    runner: JobRunner
-    inline_speech: InlineSpeech
+    runner: JobQueue
+    inline_speech: SpeechAnswers
     system_stats: SystemStats
     metrics: Metrics
     stt: SttService
@@ -71,6 +73,15 @@ def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
         f"CPU_USAGE_LIMIT={settings.cpu_usage_limit})",
         f"heavy work at nice {budget.nice} on cores {list(budget.pinned_cores) or 'all'}",
     ]
+
+
+def job_handlers(tts: TtsService, ffmpeg: Ffmpeg, files: Files, stt: SttService) -> dict[str, Handler]:
+    """Every job's handler, by kind and by operation (the tools, transcription, alignment)."""
+    handlers = {"tts": make_tts_handler(tts, ffmpeg), "video": make_video_handler(tts, ffmpeg, files, stt=stt)}
+    handlers.update(tool_handlers(all_tools(), ffmpeg, files, stt))
+    handlers["transcribe"] = make_transcribe_handler(stt, files)
+    handlers["align_script"] = make_align_handler(stt, files)
+    return handlers
 
 
 async def _speech(
@@ -93,12 +104,19 @@ def _records(stack: AsyncExitStack, settings: Settings) -> tuple[SqliteJobs, Fil
     storage.clear_scratch()
     database = Database(settings.storage_path / "jobs.sqlite3", storage.size)
     stack.callback(database.close)
-    return SqliteJobs(database), Files(database, storage)
+    return SqliteJobs(database), Files(SqliteFileRecords(database), storage)
 
 
 @asynccontextmanager
 async def open_services(settings: Settings, engine: ChildProcess | None = None) -> AsyncIterator[Services]:
-    """Build every service; on exit (or a failed start) stop the work, then close what was opened, in reverse."""
+    """Build every service; on exit (or a failed start) stop the work, then close what was opened, in reverse.
+    In cluster mode (BACKEND=cluster) the services of a web node instead (`app.cluster.web_services`)."""
+    if settings.backend == "cluster":
+        from app.cluster.web_services import open_cluster_services  # Redis and boto3 only where they are used
+
+        async with open_cluster_services(settings) as services:
+            yield services
+        return
     async with AsyncExitStack() as stack:
         budget = CpuBudget.from_limits(settings.max_cpu_threads, settings.cpu_usage_limit, settings.heavy_nice)
         for line in describe_limits(settings, budget):
@@ -119,10 +137,7 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
         webhooks = WebhookSender(jobs, settings.webhook_secret, settings.allow_private_urls)
         stt = SttService.from_settings(settings, budget)  # its Whisper process starts on the first transcription
         stack.push_async_callback(asyncio.to_thread, stt.close)
-        handlers = {"tts": make_tts_handler(tts, ffmpeg), "video": make_video_handler(tts, ffmpeg, files, stt=stt)}
-        handlers.update(tool_handlers(all_tools(), ffmpeg, files, stt))
-        handlers["transcribe"] = make_transcribe_handler(stt, files)
-        handlers["align_script"] = make_align_handler(stt, files)
+        handlers = job_handlers(tts, ffmpeg, files, stt)
         runner = JobRunner(jobs, files, heavy, handlers, [system_stats.on_job_end, metrics.on_job_end, webhooks])
         stack.push_async_callback(runner.shutdown)
         if settings.requeue_interrupted:

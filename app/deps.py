@@ -9,10 +9,9 @@ from fastapi import Depends, Request
 from app.composition import Services
 from app.config import Settings
 from app.services.files import Files
-from app.services.inline_speech import InlineSpeech
 from app.services.jobs import Jobs
 from app.services.metrics import Metrics
-from app.services.runner import JobRunner
+from app.services.ports import JobQueue, SpeechAnswers
 from app.services.stt.service import SttService
 from app.services.system_stats import SystemStats
 from app.services.tts.service import TtsService
@@ -38,7 +37,7 @@ async def get_files(services: ServicesDep) -> Files:
     return services.files
 
 
-async def get_runner(services: ServicesDep) -> JobRunner:
+async def get_runner(services: ServicesDep) -> JobQueue:
     return services.runner
 
 
@@ -50,7 +49,7 @@ async def get_stt(services: ServicesDep) -> SttService:
     return services.stt
 
 
-async def get_inline_speech(services: ServicesDep) -> InlineSpeech:
+async def get_inline_speech(services: ServicesDep) -> SpeechAnswers:
     return services.inline_speech
 
 
@@ -65,9 +64,9 @@ async def get_metrics(services: ServicesDep) -> Metrics:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 JobsDep = Annotated[Jobs, Depends(get_jobs)]
 FilesDep = Annotated[Files, Depends(get_files)]
-RunnerDep = Annotated[JobRunner, Depends(get_runner)]
+RunnerDep = Annotated[JobQueue, Depends(get_runner)]
 TtsDep = Annotated[TtsService, Depends(get_tts)]
 SttDep = Annotated[SttService, Depends(get_stt)]
-InlineSpeechDep = Annotated[InlineSpeech, Depends(get_inline_speech)]
+InlineSpeechDep = Annotated[SpeechAnswers, Depends(get_inline_speech)]
 SystemStatsDep = Annotated[SystemStats, Depends(get_system_stats)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

@@ -116,6 +116,36 @@ class Ticket:
     released: bool = False
 
 
+class RetryPromises:
+    """The times refused clients were told to come back, per kind, so that each new refusal is staggered after
+    them: one job's share per client already told to come back before then; never more than the work ahead
+    needs, however many clients ignore the figure. A promise lasts until its time; a named client that comes
+    back early replaces its own promise instead of adding one."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._promised: dict[str, list[float]] = defaultdict(list)  # heaps of the times refused clients return
+        self._promised_to: dict[str, dict[str, float]] = defaultdict(dict)  # the same, for clients that say who
+
+    def promise(self, kind: str, client: str | None, share: float, opens_in: float, needed: float) -> int:
+        """Retry-After in seconds: `opens_in` (when a place likely opens) staggered by `share` per client promised
+        before, capped by `needed` (the work ahead) and MAX_RETRY_AFTER_S."""
+        now = self._clock()
+        promised, named = self._promised[kind], self._promised_to[kind]
+        while promised and promised[0] <= now:
+            heapq.heappop(promised)
+        for name in [name for name, at in named.items() if at <= now]:
+            del named[name]
+        named.pop(client or "", None)
+        staggered = opens_in + (len(promised) + len(named)) * share
+        retry = int(min(MAX_RETRY_AFTER_S, max(1, math.ceil(min(staggered, needed)))))
+        if client:
+            named[client] = now + retry
+        elif len(promised) < MAX_PROMISES:
+            heapq.heappush(promised, now + retry)
+        return retry
+
+
 @dataclass
 class KindStats:
     running: int = 0
@@ -139,7 +169,6 @@ class Admission:
         self.heavy_cap = heavy_cap
         self.max_queued = max_queued
         self.max_queue_wait_s = max_queue_wait_s
-        self._clock = clock
         self._lock = threading.Lock()
         self._stats: dict[str, KindStats] = {kind: KindStats() for kind in caps}
         self._heavy_running = 0
@@ -147,8 +176,7 @@ class Admission:
         self._waiting: deque[Ticket] = deque()
         self._extra_waiting: deque[tuple[str, asyncio.Event]] = deque()
         self._durations: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=20))
-        self._promised: dict[str, list[float]] = defaultdict(list)  # heaps of the times refused clients return
-        self._promised_to: dict[str, dict[str, float]] = defaultdict(dict)  # the same, for clients that say who
+        self.promises = RetryPromises(clock)
         self.rejected = 0
 
     def _fits(self, kind: str) -> bool:
@@ -208,6 +236,11 @@ class Admission:
             busy = self._refuse(kind, client)
         raise busy
 
+    def can_start(self, kind: str) -> bool:
+        """Whether one more `kind` job would start now (a worker takes work from the queue only then)."""
+        with self._lock:
+            return self._can_start(kind)
+
     def check_room(self, kind: str, client: str | None = None) -> None:
         """Raise `Busy` when `admit(kind)` would, admitting nothing: refuses a request before its body is read."""
         with self._lock:
@@ -225,30 +258,13 @@ class Admission:
         )
 
     def _promise_retry(self, kind: str, client: str | None) -> int:
-        """Seconds until the room likely has a place for one more client, plus one job's share per client
-        already told to come back before then, so that refused clients come back staggered; never more than
-        the work ahead needs, however many clients ignore the figure. A promise lasts until its time; a named
-        client that comes back early replaces its own promise instead of adding one."""
-        now = self._clock()
-        promised, named = self._promised[kind], self._promised_to[kind]
-        while promised and promised[0] <= now:
-            heapq.heappop(promised)
-        for name in [name for name, at in named.items() if at <= now]:
-            del named[name]
-        named.pop(client or "", None)
+        """Seconds until the room likely has a place for one more client (see `RetryPromises`)."""
         share = self.mean_duration(kind) / self.caps[kind]
         if len(self._waiting) >= self.max_queued:  # the room is full: a place opens as the queued jobs start
             opens_in = (self._stats[kind].queued + 1) * share
         else:  # the room has places, but this job would start later than MAX_QUEUE_WAIT_S
             opens_in = max(0.0, self._estimated_start_s(kind) - self.max_queue_wait_s) + share
-        staggered = opens_in + (len(promised) + len(named)) * share
-        needed = self._work_ahead_s(kind) + share
-        retry = int(min(MAX_RETRY_AFTER_S, max(1, math.ceil(min(staggered, needed)))))
-        if client:
-            named[client] = now + retry
-        elif len(promised) < MAX_PROMISES:
-            heapq.heappush(promised, now + retry)
-        return retry
+        return self.promises.promise(kind, client, share, opens_in, self._work_ahead_s(kind) + share)
 
     def _dispatch(self) -> None:
         for kind, event in list(self._extra_waiting):

@@ -1,13 +1,30 @@
 """Liveness and what the server can do right now."""
 
+import asyncio
+
 from fastapi import APIRouter
 
-from app.deps import SttDep, TtsDep
-from app.routes.models import Health
+from app.cluster.admission import NO_WORKER
+from app.composition import Services
+from app.deps import ServicesDep, SttDep, TtsDep
+from app.errors import ServiceUnavailable
+from app.routes.models import ClusterHealth, Health
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health", response_model=Health)
-async def health(tts: TtsDep, stt: SttDep) -> Health:
-    return Health.model_validate({"status": "ok", "tts": tts.describe(), "stt": stt.describe()})
+async def health(tts: TtsDep, stt: SttDep, services: ServicesDep) -> Health:
+    body = Health.model_validate({"status": "ok", "tts": tts.describe(), "stt": stt.describe()})
+    if services.settings.backend == "cluster":
+        body.cluster = await asyncio.to_thread(_cluster_health, services)
+    return body
+
+
+def _cluster_health(services: Services) -> ClusterHealth:
+    """How many workers are live; with none (or Redis away), why no job can start."""
+    try:
+        workers = len(services.admission.snapshot()["workers"])
+    except ServiceUnavailable as exc:
+        return ClusterHealth(workers=0, reason=exc.message)
+    return ClusterHealth(workers=workers, reason=None if workers else NO_WORKER)

@@ -118,10 +118,18 @@ class Fonts(BaseModel):
     fonts: list[str]
 
 
+class ClusterHealth(BaseModel):
+    """Cluster mode: the live workers, or why no job can start."""
+
+    workers: int
+    reason: str | None = None
+
+
 class Health(BaseModel):
     status: str
     tts: EngineInfo
     stt: SttInfo
+    cluster: ClusterHealth | None = None
 
 
 class SystemStatus(BaseModel):

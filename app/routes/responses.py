@@ -4,9 +4,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from app.errors import DomainError, NotFound
+from app.routes.bucket_download import BucketFileResponse, BucketFiles
 from app.routes.models import AcceptedJob, ErrorBody, FileUrls, JobStatusBody
 from app.services.files import Files, StoredFile
 from app.services.jobs import Job, Jobs, JobStatus
@@ -103,9 +104,12 @@ def record_status(record: Record) -> JobStatusBody:
 
 def stored_file(
     stored: StoredFile, files: Files, headers: dict[str, str] | None = None, filename: str | None = None
-) -> FileResponse:
-    """A stored file's bytes, downloaded as `filename`, else under its `name` when it has one."""
+) -> Response:
+    """A stored file's bytes, downloaded as `filename`, else under its `name` when it has one; in cluster mode
+    from the bucket."""
     name = filename or stored.download_name
+    if isinstance(files.storage, BucketFiles):
+        return BucketFileResponse(files.storage, stored.filename, stored.media_type, name, headers)
     return FileResponse(files.path(stored), media_type=stored.media_type, filename=name, headers=headers)
 
 

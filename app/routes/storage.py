@@ -3,7 +3,7 @@
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from app.deps import FilesDep, JobsDep, RunnerDep
 from app.errors import NotFound
@@ -43,7 +43,7 @@ async def file_info(file_id: str, jobs: JobsDep, files: FilesDep) -> FileInfo:
 
 
 @router.get("/{file_id}", response_class=FileResponse, responses=FILE_RESPONSES)
-async def download(file_id: str, jobs: JobsDep, files: FilesDep) -> FileResponse:
+async def download(file_id: str, jobs: JobsDep, files: FilesDep) -> Response:
     record = find_record(jobs, files, file_id)
     if record.file is None:
         detail = f": {record.error}" if record.error else ""
@@ -52,7 +52,7 @@ async def download(file_id: str, jobs: JobsDep, files: FilesDep) -> FileResponse
 
 
 @router.head("/{file_id}", response_class=FileResponse, responses=FILE_RESPONSES)
-async def download_head(file_id: str, jobs: JobsDep, files: FilesDep) -> FileResponse:
+async def download_head(file_id: str, jobs: JobsDep, files: FilesDep) -> Response:
     """Size and type without the body (players and n8n binary nodes ask first)."""
     return await download(file_id, jobs, files)
 

@@ -58,7 +58,7 @@ async def submit_job(request: Request, services: Services, kind: str, params: Ba
     existing = services.jobs.reusable(key, reuse_since(services)) if key else None
     if existing is not None:
         return await answer(request, services, existing, fields, wait_s, reused=True)
-    ticket = services.heavy.admit(kind, finish_within_s=wait_s, client=request.headers.get("idempotency-key"))
+    ticket = services.admission.admit(kind, finish_within_s=wait_s, client=request.headers.get("idempotency-key"))
     stored_params = {**params.model_dump(mode="json"), "base_url": str(request.base_url).rstrip("/")}
     job = services.runner.submit(kind, stored_params, ticket, fields.name, webhook_url, key, folder)
     return await answer(request, services, job, fields, wait_s, reused=False)

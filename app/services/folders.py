@@ -7,7 +7,7 @@ Every folder path a client sends goes through `check_folder`, the one place that
 import time
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote
 
 from app.errors import DomainError, InvalidInput
@@ -127,6 +127,27 @@ class Folder:
     @property
     def parent(self) -> str | None:
         return parent_of(self.path)
+
+
+class FolderRecords(Protocol):
+    """Every folder that exists, empty ones included (SQLite: `Folders`; Redis: `app.cluster.folder_records`)."""
+
+    def ensure(self, path: str | None) -> None:
+        """The folder and every folder above it exist afterwards (like `mkdir -p`)."""
+        ...
+
+    def create(self, path: str) -> bool:
+        """`ensure`, saying whether the folder itself is new."""
+        ...
+
+    def get(self, path: str) -> Folder | None: ...
+    def children(self, parent: str | None, recursive: bool = False) -> list[Folder]:
+        """The folders directly under `parent` (None: the top level), or all below it with `recursive`, by path."""
+        ...
+
+    def remove(self, path: str) -> None:
+        """The folder and every folder below it (their files are the caller's business)."""
+        ...
 
 
 _FOLDER_SELECT = (

@@ -6,8 +6,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from app.limits import Admission
 from app.services.jobs import Job, JobStatus
+from app.services.ports import JobAdmission
 from app.services.system_stats import SystemStats, job_duration, tree_rss_bytes
 
 DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, float("inf"))
@@ -16,7 +16,7 @@ DURATION_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.
 class _ScrapeTimeCollector(Collector):
     """Figures read when scraped: 429s, queue depth, running per kind, process CPU and RSS."""
 
-    def __init__(self, admission: Admission, stats: SystemStats) -> None:
+    def __init__(self, admission: JobAdmission, stats: SystemStats) -> None:
         self.admission = admission
         self.stats = stats
 
@@ -60,7 +60,7 @@ class _ScrapeTimeCollector(Collector):
 class Metrics:
     """The metric objects of one app; `on_job_end` is a runner end hook."""
 
-    def __init__(self, admission: Admission, stats: SystemStats) -> None:
+    def __init__(self, admission: JobAdmission, stats: SystemStats) -> None:
         self.registry = CollectorRegistry()
         self.jobs = Counter(
             "media_jobs", "Jobs that ended, by kind and outcome.", ["kind", "outcome"], registry=self.registry

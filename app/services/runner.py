@@ -107,6 +107,7 @@ class JobRunner:
         handlers: Mapping[str, Handler],
         end_hooks: Sequence[EndHook] = (),
         events: EventBus | None = None,
+        claim_end: Callable[[Job], bool] = lambda _: True,
     ) -> None:
         self.jobs = jobs
         self.files = files
@@ -114,6 +115,8 @@ class JobRunner:
         self.handlers = dict(handlers)
         self.end_hooks = list(end_hooks)
         self.events = events or EventBus()
+        self.claim_end = claim_end
+        """Asked before a job's end is recorded: False when another attempt already ended it (cluster mode)."""
         self._done: dict[str, asyncio.Event] = {}
         self._tickets: dict[str, Ticket] = {}
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -145,6 +148,17 @@ class JobRunner:
         self._start(job, ticket)
         return job
 
+    async def run_existing(self, job: Job, ticket: Ticket) -> None:
+        """Run a job already recorded (taken from the cluster's queue) with its ticket; return when it ended."""
+        self.jobs.update(job.id, status=JobStatus.QUEUED, progress=0.0, started_at=None, error=None)
+        self._start(job, ticket)
+        await asyncio.shield(self._tasks[job.id])
+
+    async def fail_existing(self, job: Job, message: str) -> None:
+        """End a recorded job failed without running it (cluster: its attempts are used up)."""
+        if await asyncio.to_thread(self._fail, job, message, time.monotonic()):
+            await self._after(job.id)
+
     def _start(self, job: Job, ticket: Ticket) -> None:
         self._done[job.id] = asyncio.Event()
         self._tickets[job.id] = ticket
@@ -161,7 +175,8 @@ class JobRunner:
                 self.announce("progress", job)
                 context = JobContext(self, job, asyncio.get_running_loop())
                 output = await slot.run(self.handler_for(job), job, context)
-                await asyncio.to_thread(self._finish, job, output)
+                if not await asyncio.to_thread(self._finish, job, output):
+                    return
                 log_transition(job, JobStatus.READY, time.monotonic() - started)
         except asyncio.CancelledError:
             if not self.heavy.stopping:
@@ -170,7 +185,8 @@ class JobRunner:
         except Exception as exc:
             if self.heavy.stopping and isinstance(exc, Cancelled):
                 return  # left unfinished: the next start fails or requeues it
-            self._fail(job, failure_message(exc), started or queued_at)
+            if not self._fail(job, failure_message(exc), started or queued_at):
+                return
             if not isinstance(exc, DomainError | RenderFailed | Cancelled):
                 log.exception("job %s %s raised", job.id, job.kind)
         finally:
@@ -188,10 +204,13 @@ class JobRunner:
             return self.handlers[operation]
         return self.handlers[job.kind]
 
-    def _finish(self, job: Job, output: JobOutput) -> None:
+    def _finish(self, job: Job, output: JobOutput) -> bool:
         """Commit the output files (into the job's folder, as it stands now), then mark the job ready: nothing
-        half-written is ever reported ready."""
+        half-written is ever reported ready. False (nothing committed) when another attempt already ended it."""
         job = self.jobs.get(job.id) or job  # renamed or moved while it ran
+        if not self.claim_end(job):
+            self.files.storage.discard_work(job.id)
+            return False
         if output.extra:
             listed = []
             for extra in output.extra:
@@ -204,6 +223,7 @@ class JobRunner:
         self.files.add(job.id, output.file, output.ext, job.name, output.facts, source_job=job.id, folder=job.folder)
         self.jobs.update(job.id, status=JobStatus.READY, progress=100.0, output_file_id=job.id, finished_at=time.time())
         self.announce("ready", job)
+        return True
 
     def announce(self, event: str, job: Job) -> None:
         """Publish `event` for `job` to the live event stream, with its record as it stands now."""
@@ -216,11 +236,15 @@ class JobRunner:
             for hook in self.end_hooks:
                 await hook(final)
 
-    def _fail(self, job: Job, message: str, since: float) -> None:
+    def _fail(self, job: Job, message: str, since: float) -> bool:
+        """Record the job failed with `message`; False when another attempt already ended it."""
         self.files.storage.discard_work(job.id)
+        if not self.claim_end(job):
+            return False
         self.jobs.update(job.id, status=JobStatus.FAILED, error=message, finished_at=time.time())
         log_transition(job, JobStatus.FAILED, time.monotonic() - since, message)
         self.announce("failed", replace(job, status=JobStatus.FAILED, error=message))  # replace: when deleted
+        return True
 
     def cancel_queued(self, job_id: str) -> bool:
         """Cancel a job still waiting for its slots; False when it already runs or ended."""

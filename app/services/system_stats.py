@@ -16,9 +16,10 @@ from typing import Any, Protocol
 import psutil
 
 from app.config import Settings
-from app.limits import Admission, CpuBudget
+from app.limits import CpuBudget
 from app.services.child_process import ChildProcess
 from app.services.jobs import Job
+from app.services.ports import JobAdmission
 from app.services.tts.service import TtsService
 
 MB = 1024 * 1024
@@ -145,7 +146,7 @@ class SystemStats:
     def __init__(
         self,
         budget: CpuBudget,
-        admission: Admission,
+        admission: JobAdmission,
         tts: TtsService,
         settings: Settings | None = None,
         engine_process: ChildProcess | None = None,

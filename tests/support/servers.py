@@ -78,8 +78,8 @@ class RedisServer:
     def start(self) -> "RedisServer":
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
         args += ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]
-        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 - handed to the process
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+        with open(self.directory / "redis.log", "ab") as log:  # the process has its own copy of the descriptor
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
         process = self.process
         _wait(self._pings, "redis-server", process, 30)
         return self
@@ -135,8 +135,8 @@ class S3Server:
         args += ["-admin.ui=false", "-s3.port.iceberg=0", "-s3.port.lance=0", "-master.telemetry=false"]
         args += ["-master.volumeSizeLimitMB=64"]
         env = {**os.environ, "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET}
-        log = open(self.directory / "weed.out", "ab")  # noqa: SIM115 - handed to the process
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        with open(self.directory / "weed.out", "ab") as log:  # the process has its own copy of the descriptor
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         _wait(self._answers, "weed mini (S3)", self.process, 60)
         return self
 

@@ -10,6 +10,7 @@ from app.services.database import Database
 from app.services.files import Files, ItemFilter
 from app.services.folders import check_file_name, check_folder, folder_filter, lineage
 from app.services.jobs import Job, JobStatus, SqliteJobs
+from app.services.sqlite_files import SqliteFileRecords
 from app.services.storage import LocalStorage
 
 
@@ -92,7 +93,7 @@ def test_a_folder_lineage_runs_from_the_top_down() -> None:
 def open_files(root: Path) -> tuple[Database, SqliteJobs, Files]:
     storage = LocalStorage(root)
     database = Database(root / "jobs.sqlite3", storage.size)
-    return database, SqliteJobs(database), Files(database, storage)
+    return database, SqliteJobs(database), Files(SqliteFileRecords(database), storage)
 
 
 def store(files: Files, file_id: str, folder: str | None, size: int = 10) -> None:

@@ -9,6 +9,7 @@ import pytest
 from app.services.database import Database
 from app.services.files import Files
 from app.services.jobs import Job, JobStatus, SqliteJobs
+from app.services.sqlite_files import SqliteFileRecords
 from app.services.storage import LocalStorage
 
 FIRST_RELEASE_DB = Path(__file__).resolve().parents[1] / "support" / "data" / "first-release.sqlite3"
@@ -18,7 +19,7 @@ UPLOAD, TTS_READY, VIDEO_FAILED, TTS_RUNNING = "a" * 32, "b" * 32, "c" * 32, "e"
 def open_records(root: Path) -> tuple[Database, SqliteJobs, Files]:
     storage = LocalStorage(root)
     database = Database(root / "jobs.sqlite3", storage.size)
-    return database, SqliteJobs(database), Files(database, storage)
+    return database, SqliteJobs(database), Files(SqliteFileRecords(database), storage)
 
 
 def test_a_job_keeps_its_params_status_and_webhook_outcome(tmp_path: Path) -> None:
