@@ -116,9 +116,30 @@ def render_status(status: dict[str, Any], url: str) -> Group:
         queued = "–" if job.get("queued_s") is None else f"{job['queued_s']:.2f}"
         recent.add_row(ended, job["kind"], outcome, ran, queued)
     parts = [overview, kinds]
+    if "workers" in admission:
+        parts.append(_workers(admission["workers"]))
     if recent.row_count:
         parts.append(recent)
     return Group(*parts)
+
+
+def _workers(workers: list[dict[str, Any]]) -> Table:
+    """Cluster mode: each live worker with its caps, load, running jobs and last heartbeat."""
+    table = Table(title=f"Workers ({len(workers)} live)" if workers else "Workers: none live, no job can start")
+    for column in ("worker", "host", "caps", "running", "load", "heartbeat"):
+        table.add_column(column)
+    for worker in workers:
+        caps = " ".join(f"{kind}={cap}" for kind, cap in worker["caps"].items())
+        running = " ".join(f"{kind}={n}" for kind, n in worker["running"].items() if n) or "–"
+        table.add_row(
+            worker["id"][:8],
+            f"{worker['host']} ({worker['pid']})",
+            f"{caps} heavy={worker['heavy_cap']}",
+            running,
+            f"{worker['load']:.0%}",
+            f"{worker['last_heartbeat_s_ago']:.1f} s ago",
+        )
+    return table
 
 
 def render_down(url: str, error: str, title: str = "server down") -> Panel:

@@ -2,6 +2,7 @@
 (its unfinished jobs go back on the queue)."""
 
 import asyncio
+import faulthandler
 import logging
 import signal
 import sys
@@ -37,6 +38,7 @@ def main() -> None:
         print("A worker runs in cluster mode only: set BACKEND=cluster, REDIS_URL and S3_*.", file=sys.stderr)
         sys.exit(2)
     configure_logging(settings.log_format, settings.log_level)
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 <pid>` prints every thread's stack to the log
     asyncio.run(run(settings))
 
 

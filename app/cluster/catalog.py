@@ -3,6 +3,7 @@ requests exactly as a single server does: engine, weights, voices, languages."""
 
 import json
 import logging
+from contextlib import suppress
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,7 @@ from app.config import Settings
 from app.errors import ServiceUnavailable
 from app.services.tts.engine import LoadedEngine
 from app.services.tts.engine_process import EngineCatalog
-from app.services.tts.g2p import LanguageInfo, Unit
+from app.services.tts.g2p import G2p, LanguageInfo, Unit
 from app.services.tts.service import TtsService
 from app.services.tts.voices import FetchResult, VoiceLibrary
 
@@ -95,6 +96,17 @@ def refresh_tts(tts: TtsService, client: redis.Redis) -> None:
     tts.unavailable_reason = None
 
 
-def catalog_tts(settings: Settings) -> TtsService:
-    """A web node's TTS service before the first refresh."""
-    return TtsService.unavailable(settings, NO_CATALOG)
+class CatalogTts(TtsService):
+    """A web node's TTS service: what the workers published, read again at once when it says unavailable (a
+    worker that just started may have published since the last refresh)."""
+
+    def __init__(self, settings: Settings, client: redis.Redis) -> None:
+        super().__init__(None, None, NO_CATALOG, settings.default_lang_code, settings.max_text_chars, None)
+        self.preferred_voice = settings.default_voice
+        self._redis = client
+
+    def ready(self) -> tuple[LoadedEngine, G2p]:
+        if not self.available:
+            with suppress(redis.RedisError):
+                refresh_tts(self, self._redis)
+        return super().ready()

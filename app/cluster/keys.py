@@ -36,3 +36,7 @@ def attempts(job_id: str) -> str:
 def ended(job_id: str) -> str:
     """Set once by the one attempt whose end (ready or failed) counts."""
     return f"{PREFIX}ended:{job_id}"
+
+
+CANCELLED_BY_WEB = "cancelled"
+"""The end claim a web node sets when it cancels a job no worker has taken."""

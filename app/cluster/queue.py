@@ -56,6 +56,12 @@ def beat(broker: RedisBroker) -> None:
         broker.do_qsize(kind)
 
 
+def jobs_with_messages(broker: RedisBroker, kind: str) -> set[str]:
+    """The ids of the `kind` jobs that have a message on the queue, waiting or taken by a worker."""
+    bodies = broker.client.hvals(f"{keys.QUEUE_NAMESPACE}:{kind}.msgs")
+    return {job_id_of(Message.decode(body if isinstance(body, bytes) else str(body).encode())) for body in bodies}
+
+
 def depth(broker: RedisBroker, kind: str) -> int:
     """Messages waiting on the kind's queue (not yet taken by a worker)."""
     return int(broker.client.llen(f"{keys.QUEUE_NAMESPACE}:{kind}"))

@@ -102,7 +102,7 @@ class ClusterRunner:
         job = self.jobs.get(job_id)
         if job is None or job.status != JobStatus.QUEUED:
             return False
-        if not self._redis.set(keys.ended(job_id), "cancelled", nx=True, ex=7 * 24 * 3600):
+        if not self._redis.set(keys.ended(job_id), keys.CANCELLED_BY_WEB, nx=True, ex=7 * 24 * 3600):
             return False
         self.jobs.update(job_id, status=JobStatus.FAILED, error=CANCELLED, finished_at=time.time())
         self._redis.zrem(keys.active(job.kind), job_id)

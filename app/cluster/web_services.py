@@ -10,7 +10,7 @@ import redis
 from app.cluster import queue
 from app.cluster.admission import ClusterAdmission
 from app.cluster.bucket import S3Storage
-from app.cluster.catalog import catalog_tts, refresh_tts
+from app.cluster.catalog import CatalogTts, refresh_tts
 from app.cluster.events import EventRelay
 from app.cluster.records import redis_records
 from app.cluster.web import ClusterRunner, ClusterSpeech
@@ -25,7 +25,7 @@ from app.services.system_stats import SystemStats
 from app.services.tts.service import TtsService
 
 log = logging.getLogger("app.cluster")
-CATALOG_REFRESH_S = 2.0
+CATALOG_REFRESH_S = 0.5
 
 
 async def _refresh_forever(tts: TtsService, client: redis.Redis) -> None:
@@ -55,7 +55,7 @@ async def open_cluster_services(settings: Settings) -> AsyncIterator[Services]:
         local = Admission(settings.kind_caps(), settings.max_concurrent_heavy_tasks, settings.max_queued_jobs)
         heavy = HeavyWork(local, budget, settings.max_concurrent_heavy_tasks, settings.job_timeout_s)
         stack.push_async_callback(heavy.shutdown)
-        tts = catalog_tts(settings)
+        tts = CatalogTts(settings, client)
         with suppress(redis.RedisError):
             refresh_tts(tts, client)
         runner = ClusterRunner(jobs, files, admission, broker, client)

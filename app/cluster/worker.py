@@ -61,10 +61,18 @@ class JobBookkeeping:
         self.worker_id = worker_id
 
     def claim_end(self, job: Job) -> bool:
-        return bool(self._redis.set(keys.ended(job.id), self.worker_id, nx=True, ex=RECORDS_KEPT_S))
+        """True for the worker that ends the job first, and again for it (a failed commit then records the failure)."""
+        before = self._redis.set(keys.ended(job.id), self.worker_id, nx=True, ex=RECORDS_KEPT_S, get=True)
+        return before is None or before == self.worker_id
 
     def already_ended(self, job_id: str) -> bool:
-        return bool(self._redis.exists(keys.ended(job_id)))
+        """Whether the job was cancelled, or ended by an attempt; the claim of an attempt that could not record the
+        end (Redis went away, or its worker died in between) is dropped, so that this attempt runs it again."""
+        owner = self._redis.get(keys.ended(job_id))
+        if owner is None or owner == keys.CANCELLED_BY_WEB:
+            return owner is not None
+        self._redis.delete(keys.ended(job_id))
+        return False
 
     def start_attempt(self, job_id: str) -> int:
         pipe = self._redis.pipeline(transaction=True)
@@ -87,15 +95,22 @@ class JobBookkeeping:
             pipe.ltrim(keys.durations(job.kind), 0, 19)
         pipe.execute()
 
-    def give_back_orphans(self, jobs: Jobs) -> None:
-        """Reservations of jobs that were never recorded, or that ended without their place being given back."""
+    def give_back_orphans(self, jobs: Jobs, broker: RedisBroker) -> None:
+        """Reservations of jobs that were never recorded or ended without giving their place back; and queued jobs
+        with no message (their web node died between recording and queueing them), queued again."""
         before = int((time.time() - ORPHAN_AFTER_S) * 1000)
         for kind in keys.KINDS:
             ids: list[str] = list(self._redis.zrangebyscore(keys.active(kind), "-inf", before))  # type: ignore[arg-type]
+            if not ids:
+                continue
+            with_messages = queue.jobs_with_messages(broker, kind)
             for job_id in ids:
                 job = jobs.get(job_id)
                 if job is None or job.status in ENDED:
                     self._redis.zrem(keys.active(kind), job_id)
+                elif job.status == JobStatus.QUEUED and job_id not in with_messages:
+                    log.warning("job %s %s had no message on the queue; queued again", job_id, kind)
+                    queue.enqueue(broker, kind, job_id)
 
 
 @dataclass
@@ -132,7 +147,7 @@ class ClusterWorker:
             try:
                 await asyncio.to_thread(self._beat)
                 if time.monotonic() - reconciled > RECONCILE_EVERY_S:
-                    await asyncio.to_thread(self.bookkeeping.give_back_orphans, self.jobs)
+                    await asyncio.to_thread(self.bookkeeping.give_back_orphans, self.jobs, self.broker)
                     reconciled = time.monotonic()
             except Exception as exc:
                 log.warning("heartbeat failed: %s", exc)

@@ -23,8 +23,15 @@ async def health(tts: TtsDep, stt: SttDep, services: ServicesDep) -> Health:
 
 def _cluster_health(services: Services) -> ClusterHealth:
     """How many workers are live; with none (or Redis away), why no job can start."""
+    bucket = None
+    check = getattr(services.files.storage, "check", None)
+    try:
+        if check is not None:
+            check()
+    except ServiceUnavailable as exc:
+        bucket = exc.message
     try:
         workers = len(services.admission.snapshot()["workers"])
     except ServiceUnavailable as exc:
-        return ClusterHealth(workers=0, reason=exc.message)
-    return ClusterHealth(workers=workers, reason=None if workers else NO_WORKER)
+        return ClusterHealth(workers=0, reason=exc.message, bucket=bucket)
+    return ClusterHealth(workers=workers, reason=None if workers else NO_WORKER, bucket=bucket)

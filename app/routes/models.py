@@ -108,6 +108,7 @@ class Language(BaseModel):
     name: str
     available: bool
     reason: str | None
+    loaded: bool = Field(False, description="Its G2P is loaded: each language's is loaded on its first use.")
 
 
 class Languages(BaseModel):
@@ -123,6 +124,7 @@ class ClusterHealth(BaseModel):
 
     workers: int
     reason: str | None = None
+    bucket: str | None = Field(None, description="Why the file storage cannot be used; null when it can.")
 
 
 class Health(BaseModel):

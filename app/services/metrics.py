@@ -1,6 +1,7 @@
 """Prometheus metrics of one app, in its own `CollectorRegistry` (several apps may share a process)."""
 
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -44,6 +45,8 @@ class _ScrapeTimeCollector(Collector):
         yield GaugeMetricFamily(
             "media_heavy_running", "Heavy jobs running (all kinds).", value=snapshot["heavy"]["running"]
         )
+        if "workers" in snapshot:
+            yield from _worker_metrics(snapshot["workers"])
         cpu = self.stats.cpu.sample()
         yield GaugeMetricFamily(
             "media_process_cpu_percent",
@@ -55,6 +58,20 @@ class _ScrapeTimeCollector(Collector):
             "Resident memory of the server process and its children.",
             value=tree_rss_bytes(self.stats.cpu.process),
         )
+
+
+def _worker_metrics(workers: list[dict[str, Any]]) -> Iterator[Metric]:
+    """Cluster mode: the live workers, each with its caps, running jobs and the age of its last heartbeat."""
+    yield GaugeMetricFamily("media_workers_live", "Workers heard from within WORKER_TIMEOUT_S.", value=len(workers))
+    caps = GaugeMetricFamily("media_worker_cap", "A worker's slots, per kind.", labels=["worker", "kind"])
+    running = GaugeMetricFamily("media_worker_running", "A worker's running jobs, per kind.", labels=["worker", "kind"])
+    age = GaugeMetricFamily("media_worker_heartbeat_age_seconds", "Since a worker's last heartbeat.", labels=["worker"])
+    for worker in workers:
+        for kind, cap in worker["caps"].items():
+            caps.add_metric([worker["id"], kind], cap)
+            running.add_metric([worker["id"], kind], worker["running"].get(kind, 0))
+        age.add_metric([worker["id"]], worker["last_heartbeat_s_ago"])
+    yield from (caps, running, age)
 
 
 class Metrics:

@@ -4,7 +4,9 @@ Requests go to one web node and are answered about by the other; workers are kil
 and started again, and no job answered 202 is ever lost or finished twice."""
 
 import contextlib
+import re
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -29,7 +31,7 @@ TTS = "/api/v1/media/audio-tools/tts/kokoro"
 STORAGE = "/api/v1/media/storage"
 CAPTIONED = "/api/v1/media/video-tools/generate/tts-captioned-video"
 TEXT = "Small steps every day. They add up."
-LONG_TEXT = " ".join(f"Sentence number {n} keeps the worker busy for a while." for n in range(25))
+LONG_TEXT = " ".join(f"Sentence number {n} keeps the worker busy for a while." for n in range(12))
 WORKER_TIMEOUT_S = 3.0
 
 
@@ -93,7 +95,8 @@ def wait_until_ended(web: WebNode, file_id: str, timeout_s: float = 180) -> dict
 
 
 def speak(web: WebNode, text: str = TEXT, **fields: str) -> httpx.Response:
-    return web.client.post(TTS, data={"text": text, "voice": "af_heart", **fields})
+    """A new speech job each time (dedup off: the same text again would reuse the first job)."""
+    return web.client.post(TTS, data={"text": text, "voice": "af_heart", "dedup": "false", **fields})
 
 
 def submitted(response: httpx.Response) -> str:
@@ -138,8 +141,8 @@ def test_a_captioned_video_from_an_upload_on_the_other_node(live: Cluster, tmp_p
     assert video.status_code == 200, video.text[:300]
     out = tmp_path / "video.mp4"
     out.write_bytes(video.content)
-    probe = subprocess.run([FFMPEG, "-v", "error", "-i", str(out), "-f", "null", "-"], capture_output=True)
-    assert probe.returncode == 0, probe.stderr
+    media = FFMPEG.probe(out)
+    assert (media.width, media.height, media.has_audio) == (320, 240, True) and media.duration > 1.0
 
 
 def test_a_webhook_fires_once_for_a_job(live: Cluster) -> None:
@@ -260,3 +263,36 @@ def test_with_no_worker_jobs_get_503_and_a_worker_started_later_picks_up_queued_
     live.add_worker()
     for file_id in ids:
         assert wait_until_ended(web, file_id)["status"] == "ready"
+
+
+def test_status_metrics_and_the_monitor_show_every_worker_with_its_caps(live: Cluster) -> None:
+    web = live.webs[1]
+    workers = running_per_worker(web)
+    assert sorted(w["pid"] for w in workers) == sorted(p.process.pid for p in live.workers if p.process)
+    assert all(w["caps"]["tts"] == 1 and w["heavy_cap"] == 2 and w["last_heartbeat_s_ago"] < 3 for w in workers)
+    kinds = web.client.get("/api/v1/system/status").json()["admission"]["kinds"]
+    assert kinds["tts"]["cap"] == 2 and kinds["video"]["cap"] == 2
+    metrics = web.client.get("/metrics")
+    assert metrics.status_code == 200 and "media_workers_live 2.0" in metrics.text
+    assert len(re.findall(r'media_worker_cap\{worker="[^"]+",kind="tts"\} 1\.0', metrics.text)) == 2
+    shown = subprocess.run(
+        [sys.executable, "-m", "app.monitor", "--once", web.url], capture_output=True, text=True, timeout=60
+    )
+    assert shown.returncode == 0 and "Workers (2 live)" in shown.stdout, shown.stdout + shown.stderr
+
+
+def test_a_bucket_that_is_down_gives_uploads_503_and_fails_jobs_with_a_sentence(live: Cluster, tmp_path: Path) -> None:
+    image = tmp_path / "background.png"
+    make_media("-f", "lavfi", "-i", "testsrc2=s=64x64", "-frames:v", "1", str(image))
+    live.s3.stop()
+    try:
+        with image.open("rb") as file:
+            upload = live.webs[0].client.post(STORAGE, data={"media_type": "image"}, files={"file": ("bg.png", file)})
+        assert upload.status_code == 503 and "cannot be reached" in upload.json()["error"], upload.text
+        assert "cannot be reached" in live.webs[1].client.get("/health").json()["cluster"]["bucket"]
+        failed = wait_until_ended(live.webs[1], submitted(speak(live.webs[0], f"{TEXT} Bucket.")))
+        assert failed["status"] == "failed" and "file storage" in failed["error"], failed
+        assert "cannot be reached" in failed["error"]
+    finally:
+        live.s3.start()
+    assert wait_until_ended(live.webs[1], submitted(speak(live.webs[0], f"{TEXT} Back.")))["status"] == "ready"

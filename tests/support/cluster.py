@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.servers import RedisServer, S3Server, free_port
+from tests.support.servers import RedisServer, S3Server, die_with_parent, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "media-test"
@@ -32,7 +32,9 @@ class Process:
 
     def start(self) -> None:
         with open(self.log, "ab") as out:  # the process has its own copy of the descriptor
-            self.process = subprocess.Popen(self.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                self.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
+            )
 
     @property
     def alive(self) -> bool:

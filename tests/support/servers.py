@@ -41,6 +41,14 @@ def _is_free(port: int) -> bool:
     return True
 
 
+def die_with_parent() -> None:
+    """preexec_fn: the child is killed when the test process that started it dies (Linux), so no server outlives
+    an interrupted run."""
+    import ctypes
+
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
 def redis_binary() -> str | None:
     return shutil.which("redis-server")
 
@@ -79,7 +87,7 @@ class RedisServer:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
         args += ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]
         with open(self.directory / "redis.log", "ab") as log:  # the process has its own copy of the descriptor
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
         process = self.process
         _wait(self._pings, "redis-server", process, 30)
         return self
@@ -136,7 +144,9 @@ class S3Server:
         args += ["-master.volumeSizeLimitMB=64"]
         env = {**os.environ, "AWS_ACCESS_KEY_ID": S3_KEY, "AWS_SECRET_ACCESS_KEY": S3_SECRET}
         with open(self.directory / "weed.out", "ab") as log:  # the process has its own copy of the descriptor
-            self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+            self.process = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True, preexec_fn=die_with_parent
+            )
         _wait(self._answers, "weed mini (S3)", self.process, 60)
         return self
 
