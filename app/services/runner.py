@@ -62,8 +62,11 @@ class JobContext:
         percent = max(0.0, min(99.0, percent))
         if percent - self._last_progress >= 1.0:
             self._last_progress = percent
-            self._runner.jobs.update(self.job.id, progress=round(percent, 1))
-            self._runner.announce("progress", self.job)
+            try:
+                self._runner.jobs.update(self.job.id, progress=round(percent, 1))
+                self._runner.announce("progress", self.job)
+            except Exception as exc:  # progress is advice: a record store away for a moment never fails the job
+                log.warning("progress of job %s not recorded: %s", self.job.id, first_line(exc))
 
     @contextmanager
     def extra_slot(self, kind: str) -> Iterator[None]:
