@@ -2,11 +2,13 @@
 bucket; it holds no job state of its own and runs no job."""
 
 import asyncio
+import io
 import logging
 import time
+import zipfile
 from collections.abc import AsyncIterator
 from contextlib import suppress
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from dramatiq.brokers.redis import RedisBroker
@@ -15,7 +17,7 @@ from app.cluster import keys, queue
 from app.cluster.admission import ClusterAdmission, ClusterTicket
 from app.cluster.events import EventRelay, encode
 from app.cluster.redis_errors import redis_unreachable
-from app.errors import DomainError
+from app.errors import UnprocessableInput
 from app.limits import Ticket
 from app.services.events import EventBus
 from app.services.files import Files
@@ -24,6 +26,9 @@ from app.services.jobs import Job, Jobs, JobStatus
 from app.services.runner import log_transition
 from app.services.tts.job import TtsParams
 from app.services.tts.service import SpeechRequest
+
+if TYPE_CHECKING:
+    from app.tools.video import ImageFormat
 
 log = logging.getLogger("app.cluster")
 ENDED = (JobStatus.READY, JobStatus.FAILED)
@@ -134,24 +139,49 @@ class ClusterSpeech:
 
     async def _answer(self, request: SpeechRequest, ticket: Ticket) -> bytes:
         params = TtsParams(speech=request).model_dump(mode="json")
-        job = await asyncio.to_thread(self.runner.submit, "tts", params, ticket)
-        try:
-            final = await self.runner.wait(job.id, self.time_limit_s)
-            if final is None or final.status == JobStatus.FAILED:
-                raise DomainError(final.error if final and final.error else "The speech job failed.")
-            if final.status != JobStatus.READY:
-                raise TimedOut(f"The speech was not ready within {self.time_limit_s:g} s (JOB_TIMEOUT_S).")
-            stored = self.runner.files.get(job.id)
-            if stored is None:
-                raise DomainError("The speech job's file is gone.")
-            return await asyncio.to_thread(lambda: self.runner.files.path(stored).read_bytes())
-        finally:
-            await asyncio.to_thread(self._forget, job.id)
+        return await answer_inline(self.runner, "tts", params, ticket, self.time_limit_s)
 
-    def _forget(self, job_id: str) -> None:
-        """An inline answer is not kept: its job and file go once it is sent (or failed)."""
-        with suppress(Exception):
-            if self.runner.cancel_queued(job_id):
-                return
-            self.runner.files.delete(job_id)
-            self.runner.jobs.delete(job_id)
+
+async def answer_inline(
+    runner: ClusterRunner, kind: str, params: dict[str, Any], ticket: Ticket, time_limit_s: float
+) -> bytes:
+    """Run an admitted job on a worker and give its file's bytes; the job and its file are removed after (an
+    answer given in the request itself is not kept)."""
+    job = await asyncio.to_thread(runner.submit, kind, params, ticket)
+    try:
+        final = await runner.wait(job.id, time_limit_s)
+        if final is None or final.status == JobStatus.FAILED:
+            raise UnprocessableInput(final.error if final and final.error else f"The {kind} job failed.")
+        if final.status != JobStatus.READY:
+            raise TimedOut(f"The {kind} job was not ready within {time_limit_s:g} s (JOB_TIMEOUT_S).")
+        stored = runner.files.get(job.id)
+        if stored is None:
+            raise UnprocessableInput(f"The {kind} job's file is gone.")
+        return await asyncio.to_thread(lambda: runner.files.path(stored).read_bytes())
+    finally:
+        await asyncio.to_thread(_forget, runner, job.id)
+
+
+def _forget(runner: ClusterRunner, job_id: str) -> None:
+    with suppress(Exception):
+        if runner.cancel_queued(job_id):
+            return
+        runner.files.delete(job_id)
+        runner.jobs.delete(job_id)
+
+
+async def frame_on_worker(
+    runner: ClusterRunner,
+    admission: ClusterAdmission,
+    video_id: str,
+    timestamp: float,
+    fmt: "ImageFormat",
+    limit_s: float,
+) -> bytes:
+    """GET extract-frame in cluster mode: the frame is grabbed by a worker (an extract-frames job of one timestamp)."""
+    from app.tools.video import FramesParams
+
+    params = FramesParams(video_id=video_id, format=fmt, timestamps=[timestamp]).model_dump(mode="json")
+    archive = await answer_inline(runner, "video", params, admission.admit("video"), limit_s)
+    with zipfile.ZipFile(io.BytesIO(archive)) as frames:
+        return frames.read(frames.namelist()[0])

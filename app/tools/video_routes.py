@@ -11,6 +11,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.admission_gate import admitted_as
+from app.cluster.admission import ClusterAdmission
+from app.cluster.web import ClusterRunner, frame_on_worker
 from app.composition import Services
 from app.deps import ServicesDep
 from app.routes.inputs import ready_input
@@ -96,8 +98,12 @@ async def extract_frame(
     """The frame at `timestamp` as an image, answered directly; admitted like a video job."""
     services.admission.check_room("video")
     found, source = await asyncio.to_thread(_frame_source, services, video_id, timestamp)
-    ticket = services.heavy.admit("video")
-    image = await services.heavy.run(ticket, _frame_bytes, services, source, timestamp, format)
+    if isinstance(services.runner, ClusterRunner) and isinstance(services.admission, ClusterAdmission):
+        limit = services.settings.job_timeout_s.get("video", 3600.0)
+        image = await frame_on_worker(services.runner, services.admission, found, timestamp, format, limit)
+    else:
+        ticket = services.heavy.admit("video")
+        image = await services.heavy.run(ticket, _frame_bytes, services, source, timestamp, format)
     filename = f"{found}-{timestamp:g}s.{format}"
     headers = {"Content-Disposition": f'inline; filename="{filename}"'}
     return Response(image, media_type=MEDIA_TYPES[format], headers=headers)

@@ -296,3 +296,23 @@ def test_a_bucket_that_is_down_gives_uploads_503_and_fails_jobs_with_a_sentence(
     finally:
         live.s3.start()
     assert wait_until_ended(live.webs[1], submitted(speak(live.webs[0], f"{TEXT} Back.")))["status"] == "ready"
+
+
+def test_a_frame_of_an_uploaded_video_is_grabbed_by_a_worker_and_nothing_is_left_behind(
+    live: Cluster, tmp_path: Path
+) -> None:
+    clip = tmp_path / "clip.mp4"
+    make_media("-f", "lavfi", "-i", "testsrc2=s=160x120:d=2", "-pix_fmt", "yuv420p", str(clip))
+    with clip.open("rb") as file:
+        uploaded = live.webs[0].client.post(STORAGE, data={"media_type": "video"}, files={"file": ("c.mp4", file)})
+    assert uploaded.status_code == 201, uploaded.text
+    video_id = uploaded.json()["file_id"]
+
+    def video_jobs() -> int:
+        return int(live.webs[0].client.get(STORAGE, params={"kind": "video"}).json()["total"])
+
+    before = video_jobs()
+    frame = live.webs[1].client.get(f"/api/v1/media/video-tools/extract-frame/{video_id}", params={"timestamp": 1})
+    assert frame.status_code == 200 and frame.content[:8] == b"\x89PNG\r\n\x1a\n", frame.text[:200]
+    time.sleep(0.5)  # the answer is sent, then its job and file are removed
+    assert video_jobs() == before
