@@ -16,7 +16,15 @@ from typing import Any
 
 import httpx
 import pytest
+import redis
 
+from app.cluster import keys, queue
+from app.cluster.job_records import RedisJobs
+from app.config import Settings
+from app.services.jobs import Job
+from app.services.storage import new_file_id
+from app.services.tts.job import TtsParams
+from app.services.tts.service import SpeechRequest
 from tests.support.cluster import Cluster, Process, WebNode
 from tests.support.servers import redis_binary, weed_binary
 from tests.test_integrations import WebhookReceiver
@@ -316,3 +324,21 @@ def test_a_frame_of_an_uploaded_video_is_grabbed_by_a_worker_and_nothing_is_left
     assert frame.status_code == 200 and frame.content[:8] == b"\x89PNG\r\n\x1a\n", frame.text[:200]
     time.sleep(0.5)  # the answer is sent, then its job and file are removed
     assert video_jobs() == before
+
+
+def test_a_job_whose_workers_kept_dying_ends_failed_saying_so(live: Cluster) -> None:
+    """As if three workers had died running it: the next start is past JOB_MAX_ATTEMPTS (3)."""
+    client = redis.Redis.from_url(live.redis.url, decode_responses=True)
+    broker = queue.open_broker(Settings(redis_url=live.redis.url, worker_timeout_s=WORKER_TIMEOUT_S))
+    try:
+        speech = SpeechRequest(TEXT, "af_heart", 1.0, "a", "wav")
+        job = Job(id=new_file_id(), kind="tts", params=TtsParams(speech=speech).model_dump(mode="json"))
+        RedisJobs(client).create(job)
+        client.set(keys.attempts(job.id), 3)
+        queue.enqueue(broker, "tts", job.id)
+        final = wait_until_ended(live.webs[0], job.id)
+        assert final["status"] == "failed" and "started 3 times" in final["error"], final
+        assert "JOB_MAX_ATTEMPTS" in final["error"]
+    finally:
+        broker.close()
+        client.close()
