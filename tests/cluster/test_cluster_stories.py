@@ -39,7 +39,7 @@ TTS = "/api/v1/media/audio-tools/tts/kokoro"
 STORAGE = "/api/v1/media/storage"
 CAPTIONED = "/api/v1/media/video-tools/generate/tts-captioned-video"
 TEXT = "Small steps every day. They add up."
-LONG_TEXT = " ".join(f"Sentence number {n} keeps the worker busy for a while." for n in range(12))
+LONG_TEXT = " ".join(f"Sentence number {n} keeps the worker busy for a while." for n in range(8))
 WORKER_TIMEOUT_S = 3.0
 
 
@@ -61,8 +61,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, test_model_dir: Path) -> I
     try:
         cluster.add_web()
         cluster.add_web()
-        cluster.add_worker()
-        cluster.add_worker()
+        first, second = cluster.add_worker(wait=False), cluster.add_worker(wait=False)  # both load at once
+        cluster.wait_for_workers(2, first)
+        assert second.alive, second.tail()
         yield cluster
     finally:
         cluster.stop()
@@ -75,9 +76,9 @@ def live(cluster: Cluster) -> Cluster:
     while len(cluster.webs) < 2:
         cluster.add_web()
     cluster.workers = [worker for worker in cluster.workers if worker.alive]
-    cluster.wait_for_workers(len(cluster.workers), timeout_s=WORKER_TIMEOUT_S * 3)
     while len(cluster.workers) < 2:
-        cluster.add_worker()
+        cluster.add_worker(wait=False)
+    cluster.wait_for_workers(2)  # the killed ones gone from the registry, the new ones loaded
     return cluster
 
 
@@ -184,7 +185,7 @@ def test_a_full_cluster_answers_429_with_retry_after_and_no_worker_runs_past_its
         sampler = threading.Thread(target=sample)
         sampler.start()
         with ThreadPoolExecutor(8) as pool:
-            answers = list(pool.map(lambda n: speak(narrow, f"{n}. {LONG_TEXT[:400]}"), range(8)))
+            answers = list(pool.map(lambda n: speak(narrow, f"{n}. {LONG_TEXT[:150]}"), range(8)))
         ids = [submitted(a) for a in answers if a.status_code == 202]
         refused = [a for a in answers if a.status_code == 429]
         for file_id in ids:
@@ -258,9 +259,7 @@ def test_redis_restarted_during_a_burst_loses_no_accepted_job(live: Cluster) -> 
 
 def test_with_no_worker_jobs_get_503_and_a_worker_started_later_picks_up_queued_work(live: Cluster) -> None:
     web = live.webs[0]
-    ids = [submitted(speak(web, LONG_TEXT)) for _ in range(2)]  # both workers busy with these
-    ids += [submitted(speak(web, f"{TEXT} Later {n}.")) for n in range(3)]  # these wait in the room
-    busy_worker(live, web)
+    ids = [submitted(speak(web, f"{TEXT} Later {n}.")) for n in range(6)]  # two run, four wait in the room
     for worker in live.workers:
         worker.stop()  # SIGTERM: unfinished jobs go back on the queue
     live.wait_for_workers(0, timeout_s=WORKER_TIMEOUT_S * 3)
@@ -269,6 +268,7 @@ def test_with_no_worker_jobs_get_503_and_a_worker_started_later_picks_up_queued_
     assert "python -m app.worker" in web.client.get("/health").json()["cluster"]["reason"]
     live.workers.clear()
     live.add_worker()
+    live.add_worker(wait=False)  # the next test's second worker loads meanwhile
     for file_id in ids:
         assert wait_until_ended(web, file_id)["status"] == "ready"
 
@@ -282,7 +282,7 @@ def test_status_metrics_and_the_monitor_show_every_worker_with_its_caps(live: Cl
     assert kinds["tts"]["cap"] == 2 and kinds["video"]["cap"] == 2
     metrics = web.client.get("/metrics")
     assert metrics.status_code == 200 and "media_workers_live 2.0" in metrics.text
-    assert len(re.findall(r'media_worker_cap\{worker="[^"]+",kind="tts"\} 1\.0', metrics.text)) == 2
+    assert len(re.findall(r'media_worker_cap\{kind="tts",worker="[^"]+"\} 1\.0', metrics.text)) == 2
     shown = subprocess.run(
         [sys.executable, "-m", "app.monitor", "--once", web.url], capture_output=True, text=True, timeout=60
     )
