@@ -96,3 +96,18 @@ def torch_server(
     server = RunningServer(settings, running(test_engine))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def onnx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """One shared server on the real int8 ONNX model, with a share of two threads (chunks side by side)."""
+    settings = Settings(
+        storage_path=tmp_path_factory.mktemp("onnx-media"),
+        tts_engine="onnx",
+        max_queued_jobs=20,
+        cpu_usage_limit=1.0,
+        max_cpu_threads=2,
+    )
+    server = RunningServer(settings)
+    yield server
+    server.stop()

@@ -41,22 +41,6 @@ LONG_TEXT = (
 PORTUGUESE = "O gato dorme no sofá da sala enquanto a chuva cai lá fora."
 
 
-@pytest.fixture(scope="module")
-def onnx_server(tmp_path_factory: pytest.TempPathFactory) -> RunningServer:
-    from app.config import Settings
-
-    server = RunningServer(
-        Settings(
-            storage_path=tmp_path_factory.mktemp("onnx-media"),
-            tts_engine="onnx",
-            max_queued_jobs=20,
-            cpu_usage_limit=1.0,
-        )
-    )
-    yield server
-    server.stop()
-
-
 def speak_to_file(server: RunningServer, path: Path, **fields) -> dict:
     response = server.client.post(TTS, data={**fields, "wait": "true"})
     assert response.status_code == 200, response.text

@@ -6,13 +6,11 @@ transcription, serves the whole module. The stories that need other settings use
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.config import Settings
 from app.services.model_files import sha256_of
 from app.services.stt.model import assemble_base, digest_file
 from app.services.video.captions import parse_captions
@@ -29,13 +27,8 @@ SENTENCE_END = re.compile(r"[.!?](?=\s)")
 
 
 @pytest.fixture(scope="module")
-def speech_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    settings = Settings(
-        storage_path=tmp_path_factory.mktemp("stt-media"), tts_engine="onnx", cpu_usage_limit=1.0, max_queued_jobs=20
-    )
-    server = RunningServer(settings)
-    yield server
-    server.stop()
+def speech_server(onnx_server: RunningServer) -> RunningServer:
+    return onnx_server
 
 
 def speak(server: RunningServer, folder: Path, name: str, **fields: str) -> str:

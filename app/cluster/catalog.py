@@ -40,6 +40,8 @@ def publish_catalog(client: redis.Redis, catalog: EngineCatalog) -> None:
 class CatalogEngine:
     """The engine's name and vocabulary; synthesis happens on the workers."""
 
+    side_by_side = False
+
     def __init__(self, name: str, vocab: dict[str, int]) -> None:
         self.name = name
         self.vocab = vocab

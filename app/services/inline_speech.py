@@ -76,7 +76,7 @@ class InlineSpeech:
 
     async def _stream(self, request: SpeechRequest, ticket: Ticket) -> AsyncIterator[bytes]:
         async with self.heavy.slot(ticket) as slot:
-            chunks = self.tts.stream(request, self.heavy.threads)
+            chunks = self.tts.stream(request, self.heavy.threads, quick_start=True)
 
             async def next_pcm() -> bytes | None:
                 item = await slot.run(next, chunks, None)

@@ -10,7 +10,9 @@ from app.services.tts.chunking import (
     SAMPLE_RATE,
     TARGET_PHONEMES,
     Chunk,
+    first_words,
     pack_chunks,
+    side_by_side_chunks,
     split_sentences,
 )
 from app.services.tts.g2p import Unit
@@ -55,15 +57,15 @@ def test_a_chunk_speaks_its_units_with_a_space_only_where_one_follows_and_none_a
 
 
 def test_short_sentences_share_a_chunk_until_the_target_length() -> None:
-    first, second, third = words(11), words(11, prefix="x"), words(11, prefix="y")
+    first, second, third = words(8), words(8, prefix="x"), words(8, prefix="y")
     length = len(Chunk(first).phonemes)
-    assert length == 11 * 9 + 10 + 1
+    assert length == 8 * 9 + 7 + 1
     assert 2 * length + 1 <= TARGET_PHONEMES < 3 * length + 2
 
     chunks = pack_chunks([first, second, third])
 
     assert [len(chunk.phonemes) for chunk in chunks] == [2 * length + 1, length]
-    assert chunks[0].phonemes == " ".join([" ".join(["a" * 9] * 11) + "."] * 2)
+    assert chunks[0].phonemes == " ".join([" ".join(["a" * 9] * 8) + "."] * 2)
 
 
 def test_a_long_sentence_is_cut_at_its_comma_when_the_comma_is_not_too_early() -> None:
@@ -172,4 +174,63 @@ def test_word_times_of_packed_long_text_rise_monotonically_from_each_chunks_offs
     assert [text for text in texts(chunks) if text != "."] == [
         *(f"a{i}" for i in range(70)),
         *(f"b{i}" for i in range(90)),
+    ]
+
+
+def spoken(chunks: list[Chunk]) -> str:
+    return " ".join(chunk.phonemes for chunk in chunks)
+
+
+def test_chunks_for_two_side_by_side_are_an_even_count_of_about_equal_length_cut_after_sentences() -> None:
+    sentences = [words(n, prefix=f"s{i}-") for i, n in enumerate((4, 7, 5, 6, 3, 5, 7, 4, 6, 5, 4, 6, 3, 7, 5))]
+    serial = pack_chunks([list(s) for s in sentences])
+    chunks = side_by_side_chunks(sentences, 2)
+    assert len(chunks) % 2 == 0 and len(chunks) >= len(serial) - 1
+    lengths = [len(chunk.phonemes) for chunk in chunks]
+    assert max(lengths) <= MAX_PHONEMES and max(lengths) < 1.3 * sum(lengths) / len(lengths)
+    assert all(chunk.units[-1].text == "." for chunk in chunks)  # whole sentences where they fit
+    assert spoken(chunks) == spoken(serial)  # the same phonemes, in the same order
+    assert side_by_side_chunks(sentences, 1) == pack_chunks(sentences)
+
+
+def test_one_long_sentence_for_three_side_by_side_is_cut_at_its_commas_into_three() -> None:
+    sentence = [*words(12, end=","), *words(12, prefix="b", end=","), *words(12, prefix="c")]
+    chunks = side_by_side_chunks([sentence], 3)
+    assert [chunk.units[-1].text for chunk in chunks] == [",", ",", "."]
+
+
+def test_a_text_with_one_word_is_one_chunk_whatever_the_width() -> None:
+    assert [len(c.units) for c in side_by_side_chunks([[Unit("Hi", "hI", False)]], 4)] == [1]
+    assert side_by_side_chunks([[Unit("“", "", False)]], 2) == []
+
+
+def test_the_first_words_of_a_streamed_answer_end_at_a_comma_when_one_is_near_and_the_rest_follows() -> None:
+    sentence = [*words(3, end=","), *words(20, prefix="r")]
+    head, rest = first_words(sentence, 40)
+    assert [u.text for u in head] == ["w0", "w1", "w2", ","]
+    assert [u.text for u in head + rest] == [u.text for u in sentence]
+    head, rest = first_words(words(3), 40)
+    assert rest == [] and len(head) == 4  # a short sentence is whole
+    head, rest = first_words(words(30), 40)
+    assert len(Chunk(head).phonemes) <= 40 and len(head) + len(rest) == 31
+
+
+def test_a_streamed_answers_chunks_grow_twice_as_long_each_time_up_to_the_target() -> None:
+    sentences = [words(5, prefix=f"s{i}-") for i in range(20)]  # 50 phonemes each
+    chunks = pack_chunks(sentences, growing_from=60)
+    lengths = [len(chunk.phonemes) for chunk in chunks]
+    assert lengths[:3] == [50, 101, 152] and max(lengths) <= TARGET_PHONEMES
+    assert spoken(chunks) == spoken(pack_chunks(sentences))
+    long_first = [words(30, end=","), *sentences[:3]]  # a sentence longer than the first chunk is cut to fit it
+    assert len(pack_chunks(long_first, growing_from=60)[0].phonemes) <= 60
+
+
+def test_a_short_sentence_is_never_cut_for_speed_nor_a_phrase_without_a_break() -> None:
+    short = [*words(3, end=","), *words(3, prefix="b")]  # 55 phonemes, a comma in the middle
+    assert len(side_by_side_chunks([short], 2)) == 1
+    phrase = words(40)  # 400 phonemes with no break: cut only where the model's limit would need it
+    assert len(side_by_side_chunks([phrase], 2)) == 1
+    too_long = words(60)  # 600 phonemes: over the limit, cut as pack_chunks cuts it
+    assert [len(c.phonemes) for c in side_by_side_chunks([too_long], 2)] == [
+        len(c.phonemes) for c in pack_chunks([words(60)])
     ]

@@ -1,18 +1,30 @@
 """Sentence splitting and packing of units into chunks the model accepts (at most 510 phonemes)."""
 
+import itertools
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypedDict
 
 from app.services.tts.g2p import Unit
 from app.services.tts.normalize import ends_with_title
 
 MAX_PHONEMES = 510
-TARGET_PHONEMES = 300
+TARGET_PHONEMES = 200
+"""A chunk's length: the activations of one inference grow with it (about 250 MB at 200 phonemes, 470 MB at 300,
+measured here), and shorter chunks are no slower (`scripts/bench_sessions.py`)."""
+FIRST_CHUNK_PHONEMES = 40
+"""A streamed answer's first chunk: its first words, cut at the strongest break that keeps it this short, so that
+the first audio is ready in well under a second."""
 FRAME_SAMPLES = 600
 SAMPLE_RATE = 24_000
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])|\n+")
 _BREAKS = ("!.?…。！？", ":;", ",—、，")
+_CUT_COST = (0.0, 0.15, 0.25)
+"""What cutting side-by-side chunks costs, as a share of a chunk's length, after a sentence, a clause or a comma
+(`_strength`): a cut moves that far from an even split to end at a stronger break."""
+MIN_SIDE_BY_SIDE = 60
+"""The shortest chunk a text is cut into for speed."""
 
 
 class WordTime(TypedDict):
@@ -83,15 +95,15 @@ def _split_long_unit(unit: Unit) -> list[Unit]:
     ]
 
 
-def _split_sentence(units: list[Unit]) -> list[list[Unit]]:
-    """Cut one over-long sentence at the strongest break (sentence, clause, comma, word) that fits."""
+def _split_sentence(units: list[Unit], limit: int = MAX_PHONEMES) -> list[list[Unit]]:
+    """Cut one sentence longer than `limit` at the strongest break (sentence, clause, comma, word) that fits."""
     pieces: list[list[Unit]] = []
     rest = [
         piece for unit in units for piece in (_split_long_unit(unit) if len(unit.phonemes) > MAX_PHONEMES else [unit])
     ]
-    while _length(rest) > MAX_PHONEMES:
+    while _length(rest) > limit:
         fit = 1
-        while fit < len(rest) and _length(rest[: fit + 1]) <= MAX_PHONEMES:
+        while fit < len(rest) and _length(rest[: fit + 1]) <= limit:
             fit += 1
         cut = fit
         for marks in _BREAKS:
@@ -109,21 +121,104 @@ def _split_sentence(units: list[Unit]) -> list[list[Unit]]:
     return pieces
 
 
-def pack_chunks(sentences: list[list[Unit]]) -> list[Chunk]:
-    """Whole sentences packed up to ~300 phonemes a chunk; longer sentences split to fit 510."""
+def pack_chunks(
+    sentences: list[list[Unit]], target: int = TARGET_PHONEMES, growing_from: int | None = None
+) -> list[Chunk]:
+    """Whole sentences packed up to `target` phonemes a chunk; longer sentences split to fit 510. `growing_from`:
+    the first chunk is at most that long and each next one twice the one before, up to `target`, sentences cut at
+    their strongest break to fit (a streamed answer: each chunk is ready before the one before it has played)."""
     chunks: list[Chunk] = []
     current: list[Unit] = []
+    limit = growing_from or target
     for sentence in sentences:
         sentence = [u for u in sentence if u.phonemes or u.is_word]
         if not sentence:
             continue
-        for piece in _split_sentence(sentence):
-            if current and _length(current) + 1 + _length(piece) > TARGET_PHONEMES:
+        for piece in _split_sentence(sentence, limit if growing_from else MAX_PHONEMES):
+            if current and _length(current) + 1 + _length(piece) > limit:
                 chunks.append(Chunk(current))
                 current = []
+                limit = min(target, 2 * limit)
             if current:
                 current[-1].space_after = True
             current = current + piece
     if current:
         chunks.append(Chunk(current))
     return [c for c in chunks if c.phonemes.strip()]
+
+
+def _strength(unit: Unit, ends_sentence: bool) -> int:
+    """How strong a break follows the unit: 0 a sentence's end, 1 a clause, 2 a comma, 3 a word."""
+    if ends_sentence:
+        return 0
+    last = unit.text[-1:] if unit.text else ""
+    return next((i for i, marks in enumerate(_BREAKS) if last and last in marks), 3)
+
+
+def _flatten(sentences: list[list[Unit]]) -> tuple[list[Unit], list[int], list[int]]:
+    """The text's units, where each starts in the joined phonemes (one more: the end), and the strength of the
+    break after each; a sentence longer than a chunk may be is cut as `pack_chunks` cuts it, and each of its
+    pieces ends as a sentence does."""
+    units: list[Unit] = []
+    strengths: list[int] = []
+    for sentence in sentences:
+        kept = [u for u in sentence if u.phonemes or u.is_word]
+        for piece in _split_sentence(kept) if kept else []:
+            for i, unit in enumerate(piece):
+                ends = i == len(piece) - 1
+                units.append(replace(unit, space_after=unit.space_after or ends))
+                strengths.append(_strength(unit, ends))
+    starts = [0]
+    for unit in units:
+        starts.append(starts[-1] + len(unit.phonemes) + (1 if unit.space_after else 0))
+    return units, starts, strengths
+
+
+def _chunk_count(total: int, width: int, target: int) -> int:
+    """Chunks of about `target`, rounded up to a multiple of `width` unless that makes them shorter than
+    `MIN_SIDE_BY_SIDE` (a short text is not cut for speed)."""
+    count = math.ceil(total / target)
+    rounded = math.ceil(count / width) * width
+    return rounded if total / rounded >= MIN_SIDE_BY_SIDE else count
+
+
+def side_by_side_chunks(sentences: list[list[Unit]], width: int, target: int = TARGET_PHONEMES) -> list[Chunk]:
+    """Chunks for `width` synthesized side by side: a multiple of `width` of them where the text is long enough
+    (so that none runs alone at the end), of about equal length, each cut after a sentence, a clause or a comma
+    near an even split, never inside a phrase; `pack_chunks` for one."""
+    if width <= 1:
+        return pack_chunks(sentences, target)
+    units, starts, strengths = _flatten(sentences)
+    total = starts[-1]
+    if not total:
+        return []
+    count = _chunk_count(total, width, target)
+    cuts = [0]
+    for k in range(1, count):
+        size = (total - starts[cuts[-1]]) / (count - k + 1)  # what is left, shared evenly
+        ideal = starts[cuts[-1]] + size
+        candidates = [
+            i for i in range(cuts[-1] + 1, len(units)) if strengths[i - 1] < 3 and abs(starts[i] - ideal) <= size / 2
+        ]
+        if candidates:
+            cuts.append(min(candidates, key=lambda i: abs(starts[i] - ideal) / size + _CUT_COST[strengths[i - 1]]))
+    cuts.append(len(units))
+    chunks = [Chunk(units[a:b]) for a, b in itertools.pairwise(cuts)]
+    return [piece for chunk in chunks for piece in _within_limit(chunk, target)]
+
+
+def _within_limit(chunk: Chunk, target: int) -> list[Chunk]:
+    """The chunk, or `pack_chunks`' cut of it where no break near an even split kept it within the model's limit."""
+    if not chunk.phonemes.strip():
+        return []
+    return [chunk] if len(chunk.phonemes) <= MAX_PHONEMES else pack_chunks([chunk.units], target)
+
+
+def first_words(sentence: list[Unit], limit: int = FIRST_CHUNK_PHONEMES) -> tuple[list[Unit], list[Unit]]:
+    """The sentence's first words, cut at the strongest break that keeps them within `limit` phonemes (the last
+    third of that room preferred), and the rest."""
+    units = [u for u in sentence if u.phonemes or u.is_word]
+    pieces = _split_sentence(units, limit)
+    if not pieces:
+        return [], []
+    return pieces[0], [unit for piece in pieces[1:] for unit in piece]

@@ -32,6 +32,7 @@ class EngineCatalog:
 
     reason: str | None = None  # why text to speech is unavailable; None when it works
     name: str = ""
+    side_by_side: bool = False
     vocab: dict[str, int] = field(default_factory=dict)
     weights: str = ""
     voices: dict[str, np.ndarray] = field(default_factory=dict)
@@ -45,6 +46,7 @@ def _catalog(service: TtsService) -> EngineCatalog:
     loaded, g2p = service.ready()
     return EngineCatalog(
         name=loaded.engine.name,
+        side_by_side=loaded.engine.side_by_side,
         vocab=dict(loaded.engine.vocab),
         weights=loaded.weights,
         voices=dict(loaded.voices.voices),
@@ -89,10 +91,11 @@ def _language_loader(g2p: LoadsOnFirstUse) -> Callable[[str], str | None]:
 class RemoteEngine:
     """A `TtsEngine` whose synthesis runs in the engine process."""
 
-    def __init__(self, process: ChildProcess, name: str, vocab: dict[str, int]) -> None:
+    def __init__(self, process: ChildProcess, catalog: EngineCatalog) -> None:
         self.process = process
-        self.name = name
-        self.vocab = vocab
+        self.name = catalog.name
+        self.vocab = catalog.vocab
+        self.side_by_side = catalog.side_by_side
 
     def synthesize(self, phonemes: str, style: np.ndarray, speed: float, threads: int) -> tuple[np.ndarray, list[int]]:
         audio_and_durations: tuple[np.ndarray, list[int]] = self.process.call(
@@ -181,9 +184,8 @@ def start_engine_process(settings: Settings, budget: CpuBudget) -> ChildProcess:
     """Start the speech engine's child and wait until it loaded (blocking); the caller closes it.
 
     Raises `EngineUnavailable` when the child dies while loading."""
-    process = ChildProcess(
-        "app.services.tts.engine_process", settings, budget, settings.max_concurrent_heavy_tasks, ENGINE_NAME
-    )
+    workers = settings.max_concurrent_heavy_tasks + budget.threads  # chunks side by side, and each job's G2P
+    process = ChildProcess("app.services.tts.engine_process", settings, budget, workers, ENGINE_NAME)
     process.start()
     return process
 
@@ -197,5 +199,5 @@ def tts_service_on(process: ChildProcess | None, settings: Settings) -> TtsServi
     if catalog.reason is not None:
         return TtsService.unavailable(settings, catalog.reason)
     voices = VoiceLibrary(catalog.voices, RemoteVoices(process, catalog.fetch_unavailable))
-    loaded = LoadedEngine(RemoteEngine(process, catalog.name, catalog.vocab), voices, catalog.weights)
+    loaded = LoadedEngine(RemoteEngine(process, catalog), voices, catalog.weights)
     return TtsService.serving(settings, loaded, RemoteG2p(process, catalog.languages))

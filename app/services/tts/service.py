@@ -4,7 +4,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,9 +15,19 @@ from typing_extensions import TypedDict  # pydantic validates typing_extensions'
 from app.config import Settings
 from app.errors import DomainError, EngineUnavailable, InvalidInput, PayloadTooLarge, UnprocessableInput
 from app.services.ffmpeg import ENCODER_ARGS as ENCODER_ARGS
-from app.services.tts.chunking import SAMPLE_RATE, Chunk, WordTime, pack_chunks, split_sentences
+from app.services.tts.chunking import (
+    FIRST_CHUNK_PHONEMES,
+    SAMPLE_RATE,
+    Chunk,
+    WordTime,
+    first_words,
+    pack_chunks,
+    side_by_side_chunks,
+    split_sentences,
+)
 from app.services.tts.engine import LoadedEngine, style_for, token_ids
 from app.services.tts.g2p import LANGUAGES, G2p, normalize_lang_code
+from app.services.tts.parallel import Work, in_order
 from app.services.tts.voices import KNOWN_VOICES
 
 log = logging.getLogger("app.tts")
@@ -239,30 +249,59 @@ class TtsService:
             raise UnprocessableInput(f"Give a lang_code whose G2P is available: {reason}")
         return code
 
-    def chunks(self, request: SpeechRequest) -> list[Chunk]:
+    def chunks(self, request: SpeechRequest, width: int = 1) -> list[Chunk]:
+        """The text's chunks, cut for `width` synthesized side by side (`side_by_side_chunks`)."""
         _, g2p = self.ready()
         sentences = [g2p.phonemize(s, request.lang_code) for s in split_sentences(request.text)]
-        chunks = pack_chunks(sentences)
+        chunks = side_by_side_chunks(sentences, width)
         if not chunks:
             raise InvalidInput("The text has nothing that can be spoken.")
         return chunks
 
+    def _width(self, threads: Callable[[], int]) -> int:
+        """How many chunks to synthesize side by side: the thread share, or one for an engine that cannot."""
+        return max(1, threads()) if self.require().engine.side_by_side else 1
+
+    def _quick_start(self, request: SpeechRequest) -> Iterator[Work[Chunk]]:
+        """A streamed answer's chunks, one at a time on the whole share: the first words alone, then chunks that
+        grow (`pack_chunks`), phonemized only once the first words are being synthesized."""
+        _, g2p = self.ready()
+        sentences = split_sentences(request.text)
+        head, rest = first_words(g2p.phonemize(sentences[0], request.lang_code) if sentences else [])
+        if head:
+            yield Work(Chunk(head), alone=True)
+        phonemized = [rest, *(g2p.phonemize(s, request.lang_code) for s in sentences[1:])]
+        chunks = pack_chunks(phonemized, growing_from=2 * FIRST_CHUNK_PHONEMES)
+        if not head and not chunks:
+            raise InvalidInput("The text has nothing that can be spoken.")
+        yield from _works(chunks, serial=True)
+
     def stream(
-        self, request: SpeechRequest, threads: Callable[[], int]
+        self, request: SpeechRequest, threads: Callable[[], int], quick_start: bool = False
     ) -> Generator[tuple[np.ndarray, list[WordTime], int, int], None, None]:
-        """Audio chunk by chunk as it is synthesized: (samples, words, index, count)."""
+        """Audio chunk by chunk, in order: (samples, words, index, count). With a share of T > 1 threads, T chunks
+        are synthesized at once (`parallel.in_order`). `quick_start` (a streamed answer): the first words are
+        synthesized first, while the rest is phonemized, and each chunk is ready before the one before it has
+        played (`_quick_start`); count is 0 then (not known yet)."""
         loaded = self.require()
         pack = loaded.voices.resolve(request.voice)
-        chunks = self.chunks(request)
+        works: Iterable[Work[Chunk]]
+        if quick_start:
+            works, count = self._quick_start(request), 0
+        else:
+            chunks = self.chunks(request, self._width(threads))
+            works, count = _works(chunks, serial=not loaded.engine.side_by_side), len(chunks)
+
+        def synthesize(chunk: Chunk, n: int) -> tuple[np.ndarray, list[int]]:
+            style = style_for(pack, len(token_ids(chunk.phonemes, loaded.engine.vocab)))
+            return loaded.engine.synthesize(chunk.phonemes, style, request.speed, n)
+
         offset = 0
-        for index, chunk in enumerate(chunks):
-            phonemes = chunk.phonemes
-            style = style_for(pack, len(token_ids(phonemes, loaded.engine.vocab)))
-            audio, durations = loaded.engine.synthesize(phonemes, style, request.speed, threads())
+        for index, (chunk, (audio, durations)) in enumerate(in_order(works, synthesize, threads)):
             audio = np.clip(audio, -1.0, 1.0)
             words = chunk.word_times(durations, offset / SAMPLE_RATE)
             offset += len(audio)
-            yield audio, words, index, len(chunks)
+            yield audio, words, index, count
 
     def synthesize_to_wav(
         self,
@@ -281,3 +320,8 @@ class TtsService:
                 words.extend(chunk_words)
                 progress(90.0 * (index + 1) / count)
         return SpeechResult(duration_s=samples / SAMPLE_RATE, words=words)
+
+
+def _works(chunks: list[Chunk], serial: bool) -> list[Work[Chunk]]:
+    """The chunks to synthesize; each may take the whole share when they run one at a time, else the last."""
+    return [Work(chunk, alone=serial or i == len(chunks) - 1) for i, chunk in enumerate(chunks)]

@@ -26,6 +26,7 @@ class TorchKokoroEngine:
     """`KModel` on the CPU; torch's thread count is set to the job's share before each call."""
 
     name = "torch"
+    side_by_side = False  # torch's thread count is the process's: one chunk at a time, on the whole share
 
     def __init__(self, model: "KModel", vocab: dict[str, int]) -> None:
         import torch
