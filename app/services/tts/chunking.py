@@ -1,5 +1,6 @@
 """Sentence splitting and packing of units into chunks the model accepts (at most 510 phonemes)."""
 
+import heapq
 import itertools
 import math
 import re
@@ -10,9 +11,10 @@ from app.services.tts.g2p import Unit
 from app.services.tts.normalize import ends_with_title
 
 MAX_PHONEMES = 510
-TARGET_PHONEMES = 200
-"""A chunk's length: the activations of one inference grow with it (about 250 MB at 200 phonemes, 470 MB at 300,
-measured here), and shorter chunks are no slower (`scripts/bench_sessions.py`)."""
+TARGET_PHONEMES = 100
+"""A chunk's length, about a sentence: an inference's activations grow with it (about 180 MB at 100 phonemes, 470 MB
+at 300), and shorter chunks are faster per second of audio (0.27 s against 0.31 s at 200 phonemes, side by side
+on 2 cores; `scripts/bench_sessions.py`)."""
 FIRST_CHUNK_PHONEMES = 40
 """A streamed answer's first chunk: its first words, cut at the strongest break that keeps it this short, so that
 the first audio is ready in well under a second."""
@@ -25,6 +27,11 @@ _CUT_COST = (0.0, 0.15, 0.25)
 (`_strength`): a cut moves that far from an even split to end at a stronger break."""
 MIN_SIDE_BY_SIDE = 60
 """The shortest chunk a text is cut into for speed."""
+SIDE_BY_SIDE_MAX = 300
+"""The longest chunk cut for side by side, where a cut with fewer chunks ends first (an inference's activations
+are about 470 MB at 300 phonemes)."""
+_START_COST = 10
+"""What starting a chunk costs, in phonemes' worth of synthesis (the style, the pads, the round trip)."""
 
 
 class WordTime(TypedDict):
@@ -174,25 +181,19 @@ def _flatten(sentences: list[list[Unit]]) -> tuple[list[Unit], list[int], list[i
     return units, starts, strengths
 
 
-def _chunk_count(total: int, width: int, target: int) -> int:
-    """Chunks of about `target`, rounded up to a multiple of `width` unless that makes them shorter than
-    `MIN_SIDE_BY_SIDE` (a short text is not cut for speed)."""
+def _counts(total: int, width: int, target: int) -> list[int]:
+    """Chunk counts worth trying: multiples of `width` around `total / target`, none making chunks shorter than
+    `MIN_SIDE_BY_SIDE` (a short text is not cut for speed), or the plain count when none is left."""
     count = math.ceil(total / target)
     rounded = math.ceil(count / width) * width
-    return rounded if total / rounded >= MIN_SIDE_BY_SIDE else count
+    counts = [c for c in (rounded - width, rounded, rounded + width) if c > 0 and total / c >= MIN_SIDE_BY_SIDE]
+    return counts or [count]
 
 
-def side_by_side_chunks(sentences: list[list[Unit]], width: int, target: int = TARGET_PHONEMES) -> list[Chunk]:
-    """Chunks for `width` synthesized side by side: a multiple of `width` of them where the text is long enough
-    (so that none runs alone at the end), of about equal length, each cut after a sentence, a clause or a comma
-    near an even split, never inside a phrase; `pack_chunks` for one."""
-    if width <= 1:
-        return pack_chunks(sentences, target)
-    units, starts, strengths = _flatten(sentences)
+def _cut(units: list[Unit], starts: list[int], strengths: list[int], count: int) -> list[Chunk]:
+    """`count` chunks of about equal length (fewer where no break is near an even split), each cut after a
+    sentence, a clause or a comma, a cut moving off the even split to end at a stronger break."""
     total = starts[-1]
-    if not total:
-        return []
-    count = _chunk_count(total, width, target)
     cuts = [0]
     for k in range(1, count):
         size = (total - starts[cuts[-1]]) / (count - k + 1)  # what is left, shared evenly
@@ -203,8 +204,32 @@ def side_by_side_chunks(sentences: list[list[Unit]], width: int, target: int = T
         if candidates:
             cuts.append(min(candidates, key=lambda i: abs(starts[i] - ideal) / size + _CUT_COST[strengths[i - 1]]))
     cuts.append(len(units))
-    chunks = [Chunk(units[a:b]) for a, b in itertools.pairwise(cuts)]
-    return [piece for chunk in chunks for piece in _within_limit(chunk, target)]
+    return [Chunk(units[a:b]) for a, b in itertools.pairwise(cuts)]
+
+
+def _finish(lengths: list[int], width: int) -> float:
+    """When the last chunk ends, each started in order on the first of `width` threads to be free, its time its
+    length plus what starting one costs."""
+    free = [0.0] * width
+    for length in lengths:
+        start = heapq.heappop(free)
+        heapq.heappush(free, start + length + _START_COST)
+    return max(free)
+
+
+def side_by_side_chunks(sentences: list[list[Unit]], width: int, target: int = TARGET_PHONEMES) -> list[Chunk]:
+    """Chunks for `width` synthesized side by side, cut after a sentence, a clause or a comma, never inside a
+    phrase: of the even cuts into about `total / target` chunks (a multiple of `width`, so that none runs alone
+    at the end), the one that ends first, none longer than `SIDE_BY_SIDE_MAX`; `pack_chunks` for one."""
+    if width <= 1:
+        return pack_chunks(sentences, target)
+    units, starts, strengths = _flatten(sentences)
+    if not starts[-1]:
+        return []
+    options = [_cut(units, starts, strengths, count) for count in _counts(starts[-1], width, target)]
+    fitting = [o for o in options if max(len(c.phonemes) for c in o) <= SIDE_BY_SIDE_MAX] or options
+    best = min(fitting, key=lambda chunks: _finish([len(c.phonemes) for c in chunks], width))
+    return [piece for chunk in best for piece in _within_limit(chunk, target)]
 
 
 def _within_limit(chunk: Chunk, target: int) -> list[Chunk]:
