@@ -1,19 +1,22 @@
 """ONNX Runtime session choices for the int8 Kokoro model, each measured against a baseline in the same run.
 
-Usage: python scripts/bench_sessions.py [--runs 3] [--cores 0,1]
+Usage: python scripts/bench_sessions.py [--runs 3] [--cores 0,1] [--busy]
 
 In this process (pinned to `--cores`, default: the cores the heavy work gets), on the server's model file and the
-packaged voice jf_alpha, the same English chunks (G2P'd once) are synthesized, alternating, by:
-- `2 threads`: one session of as many threads as cores, the chunks one after another (ONNX Runtime's defaults:
-  the baseline);
-- `1 thread`: one 1-thread session, one after another;
-- `side by side`: the chunks cut in balanced halves, two at a time on 1-thread sessions (Python threads);
-- `arena off`, `basic graph`, `no spinning`: the baseline with one option changed;
-- the server's choice: side by side on sessions made by `onnx_engine.session_options`.
-Then the first words of a streamed answer (`first_words`) alone, on the whole width and on 1 thread.
-Prints the wall seconds per audio second of each and its ratio to the baseline (the arena's memory is measured by
-`scripts/engine_memory.py`, per process). With `--busy`, a process burning one of the cores runs beside it,
-as another job would (where thread spinning matters). Nothing is asserted.
+packaged voice jf_alpha, the same English text (G2P'd once) is synthesized, alternating, by:
+- the baseline: one session of as many threads as cores, chunks of 300 phonemes one after another (ONNX
+  Runtime's defaults, as the server did before);
+- `1 thread`; `arena off`, `basic graph`, `no spinning`: the baseline with one choice changed;
+- `side by side`: the chunks cut for as many at once as there are cores (`side_by_side_chunks`), each on a
+  1-thread session (Python threads); the same with shorter chunks; and serial runs with shorter chunks;
+- the server's choice: side by side on sessions made by `onnx_engine.session_options`, chunks of
+  `TARGET_PHONEMES`.
+Every run but `arena off` gives its arena back after it ends (`onnx_engine.run_options`), as the server does.
+Prints the wall seconds per audio second of each, the baseline's best over its best, and the CPU seconds per
+audio second (what spinning threads burn shows there) (the memory is measured
+per process by `scripts/engine_memory.py` and `scripts/bench_peers.py`), then the first words of a streamed
+answer (`first_words`) alone, on the whole width and on 1 thread. With `--busy`, a process burning the first
+core runs beside it, as another job would (where thread spinning matters). Nothing is asserted.
 """
 
 import argparse
@@ -29,9 +32,11 @@ from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np
 import onnxruntime as ort
+from bench_peers import TEXT  # the same text as against kokoro-onnx
 
 from app.config import Settings
 from app.limits import CpuBudget
@@ -54,15 +59,6 @@ from app.services.tts.onnx_engine import (
     with_duration_output,
 )
 from app.services.tts.voices import load_npz_voices
-
-TEXT = (
-    "Automation tools call this server all day long. Each request turns a few sentences into speech, and the "
-    "server must stay fast and stable while it does so. This paragraph is long enough to need several chunks, "
-    "so the benchmark measures the whole text path: grapheme to phoneme conversion, chunking, synthesis and "
-    "writing the file. The result should sound natural and arrive quickly. People who run it on a small "
-    "machine care about memory as much as speed, and they want the first words of a long answer to play almost "
-    "at once, not after a pause."
-)
 
 
 def options(threads: int, arena: bool = True, graph: str = "all", spinning: bool = True) -> ort.SessionOptions:
@@ -153,9 +149,9 @@ def main() -> None:
         "arena off": serial(model, model.session(options(width, arena=False))),
         "basic graph": serial(model, model.session(options(width, graph="basic"))),
         "no spinning": serial(model, model.session(options(width, spinning=False))),
-        f"side by side, {width} x 1 thread": side_by_side(model, one, width),
-        **{f"chunks of {target}": serial(model, whole, target) for target in (200, 150, 100)},
-        **{f"side by side, chunks of {target}": side_by_side(model, one, width, target) for target in (200, 150)},
+        f"side by side, {width} x 1 thread, chunks of 300": side_by_side(model, one, width),
+        **{f"chunks of {target}": serial(model, whole, target) for target in (200, 100)},
+        **{f"side by side, chunks of {target}": side_by_side(model, one, width, target) for target in (200, 100)},
         f"the server's (session_options, run_options, chunks of {TARGET_PHONEMES})": side_by_side(
             model, model.session(session_options(ort, 1)), width, TARGET_PHONEMES
         ),
@@ -164,16 +160,18 @@ def main() -> None:
         run()  # warm up every session once
     burner = burn(cores[0]) if args.busy else None
     times: dict[str, list[float]] = {name: [] for name in variants}
+    cpu_s: dict[str, list[float]] = {name: [] for name in variants}
     try:
         for _ in range(args.runs):
             for name, run in variants.items():
-                start = time.perf_counter()
+                start, cpu = time.perf_counter(), time.process_time()
                 samples = run()
                 times[name].append((time.perf_counter() - start) / (samples / SAMPLE_RATE))
+                cpu_s[name].append((time.process_time() - cpu) / (samples / SAMPLE_RATE))
     finally:
         if burner is not None:
             burner.kill()
-    report(times, cores, args)
+    report(times, cpu_s, cores, args)
     head, _ = first_words(model.sentences[0])
     for name, session in ((f"{width} threads", model.session(session_options(ort, width))), ("1 thread", one)):
         model.run(session, Chunk(head))
@@ -185,15 +183,17 @@ def main() -> None:
         )
 
 
-def report(times: dict[str, list[float]], cores: list[int], args: argparse.Namespace) -> None:
+def report(
+    times: dict[str, list[float]], cpu_s: dict[str, list[float]], cores: list[int], args: argparse.Namespace
+) -> None:
     print(f"\n{len(TEXT)}-character text, cores {cores}, {args.runs} alternating runs, busy={args.busy}")
     print(f"load average {os.getloadavg()[0]:.2f}")
     baseline = min(next(iter(times.values())))
     for name, values in times.items():
         best = min(values)
         print(
-            f"  {name:42} s per audio s: {', '.join(f'{v:.3f}' for v in values)}"
-            f"   baseline/this (bests) {baseline / best:.2f}x"
+            f"  {name:50} s per audio s: {', '.join(f'{v:.3f}' for v in values)}"
+            f"   baseline/this (bests) {baseline / best:.2f}x   CPU s per audio s {min(cpu_s[name]):.3f}"
         )
 
 
