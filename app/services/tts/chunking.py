@@ -15,9 +15,9 @@ TARGET_PHONEMES = 100
 """A chunk's length, about a sentence: an inference's activations grow with it (about 180 MB at 100 phonemes, 470 MB
 at 300), and shorter chunks are faster per second of audio (0.27 s against 0.31 s at 200 phonemes, side by side
 on 2 cores; `scripts/bench_sessions.py`)."""
-FIRST_CHUNK_PHONEMES = 40
-"""A streamed answer's first chunk: its first words, cut at the strongest break that keeps it this short, so that
-the first audio is ready in well under a second."""
+FIRST_CHUNK_PHONEMES = 32
+"""A streamed answer's first chunk: its first words, cut at the strongest break that keeps it this short (about
+2.5 s of speech, ready in about 0.7 s on 2 threads), so that the first audio comes well within a second."""
 FRAME_SAMPLES = 600
 SAMPLE_RATE = 24_000
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])|\n+")
