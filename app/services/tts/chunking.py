@@ -90,6 +90,11 @@ class Chunk:
         return words
 
 
+def _spoken(units: list[Unit]) -> list[Unit]:
+    """The units that are spoken or written as words (a quote mark with no phonemes is dropped)."""
+    return [u for u in units if u.phonemes or u.is_word]
+
+
 def _length(units: list[Unit]) -> int:
     return len(Chunk(units).phonemes)
 
@@ -138,7 +143,7 @@ def pack_chunks(
     current: list[Unit] = []
     limit = growing_from or target
     for sentence in sentences:
-        sentence = [u for u in sentence if u.phonemes or u.is_word]
+        sentence = _spoken(sentence)
         if not sentence:
             continue
         for piece in _split_sentence(sentence, limit if growing_from else MAX_PHONEMES):
@@ -169,7 +174,7 @@ def _flatten(sentences: list[list[Unit]]) -> tuple[list[Unit], list[int], list[i
     units: list[Unit] = []
     strengths: list[int] = []
     for sentence in sentences:
-        kept = [u for u in sentence if u.phonemes or u.is_word]
+        kept = _spoken(sentence)
         for piece in _split_sentence(kept) if kept else []:
             for i, unit in enumerate(piece):
                 ends = i == len(piece) - 1
@@ -242,8 +247,7 @@ def _within_limit(chunk: Chunk, target: int) -> list[Chunk]:
 def first_words(sentence: list[Unit], limit: int = FIRST_CHUNK_PHONEMES) -> tuple[list[Unit], list[Unit]]:
     """The sentence's first words, cut at the strongest break that keeps them within `limit` phonemes (the last
     third of that room preferred), and the rest."""
-    units = [u for u in sentence if u.phonemes or u.is_word]
-    pieces = _split_sentence(units, limit)
+    pieces = _split_sentence(_spoken(sentence), limit)
     if not pieces:
         return [], []
     return pieces[0], [unit for piece in pieces[1:] for unit in piece]

@@ -33,6 +33,7 @@ from app.services.tts.voices import KNOWN_VOICES
 log = logging.getLogger("app.tts")
 
 EMPTY_TEXT = "Field 'text' must not be empty."
+NOTHING_TO_SPEAK = "The text has nothing that can be spoken."
 AUDIO_FORMATS = ("wav", "mp3", "opus", "flac", "aac", "pcm")
 MIN_SPEED, MAX_SPEED = 0.5, 2.0
 CJK_LANGUAGES = ("j", "z")
@@ -255,12 +256,8 @@ class TtsService:
         sentences = [g2p.phonemize(s, request.lang_code) for s in split_sentences(request.text)]
         chunks = side_by_side_chunks(sentences, width)
         if not chunks:
-            raise InvalidInput("The text has nothing that can be spoken.")
+            raise InvalidInput(NOTHING_TO_SPEAK)
         return chunks
-
-    def _width(self, threads: Callable[[], int]) -> int:
-        """How many chunks to synthesize side by side: the thread share, or one for an engine that cannot."""
-        return max(1, threads()) if self.require().engine.side_by_side else 1
 
     def _quick_start(self, request: SpeechRequest) -> Iterator[Work[Chunk]]:
         """A streamed answer's chunks, one at a time on the whole share: the first words alone, then chunks that
@@ -273,7 +270,7 @@ class TtsService:
         phonemized = [rest, *(g2p.phonemize(s, request.lang_code) for s in sentences[1:])]
         chunks = pack_chunks(phonemized, growing_from=2 * FIRST_CHUNK_PHONEMES)
         if not head and not chunks:
-            raise InvalidInput("The text has nothing that can be spoken.")
+            raise InvalidInput(NOTHING_TO_SPEAK)
         yield from _works(chunks, serial=True)
 
     def stream(
@@ -289,7 +286,8 @@ class TtsService:
         if quick_start:
             works, count = self._quick_start(request), 0
         else:
-            chunks = self.chunks(request, self._width(threads))
+            width = max(1, threads()) if loaded.engine.side_by_side else 1  # one for an engine that cannot
+            chunks = self.chunks(request, width)
             works, count = _works(chunks, serial=not loaded.engine.side_by_side), len(chunks)
 
         def synthesize(chunk: Chunk, n: int) -> tuple[np.ndarray, list[int]]:
