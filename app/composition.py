@@ -6,6 +6,7 @@ closes what it had already opened. An engine process handed in (tests share one)
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -61,6 +62,11 @@ class Services:
     stt: SttService
 
 
+def _async_bound(settings: Settings) -> str:
+    bound = settings.max_queue_wait_async_s
+    return "up to the ceiling" if bound is None else f"within {bound:g} s"
+
+
 def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
     cap = settings.max_cpu_threads or "none"
     timeouts = ", ".join(f"{kind}={seconds:g}" for kind, seconds in settings.job_timeout_s.items())
@@ -68,7 +74,8 @@ def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
     return [
         f"caps: {caps} "
         f"heavy={settings.max_concurrent_heavy_tasks} queue={settings.max_queued_jobs} "
-        f"(starting within {settings.max_queue_wait_s:g} s); time limits (s): {timeouts}",
+        f"(waiting requests starting within {settings.max_queue_wait_s:g} s, submissions "
+        f"{_async_bound(settings)}); time limits (s): {timeouts}",
         f"{budget.cores} cores available, using {budget.threads} threads (limit: MAX_CPU_THREADS={cap}, "
         f"CPU_USAGE_LIMIT={settings.cpu_usage_limit})",
         f"heavy work at nice {budget.nice} on cores {list(budget.pinned_cores) or 'all'}",
@@ -127,6 +134,7 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
             settings.max_concurrent_heavy_tasks,
             settings.max_queued_jobs,
             max_queue_wait_s=settings.max_queue_wait_s,
+            max_queue_wait_async_s=settings.max_queue_wait_async_s or math.inf,
         )
         heavy = HeavyWork(admission, budget, settings.max_concurrent_heavy_tasks, settings.job_timeout_s)
         stack.push_async_callback(heavy.shutdown)
