@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_JOB_TIMEOUTS_S = {"tts": 1800.0, "video": 3600.0, "audio": 1800.0, "stt": 3600.0}
-"""Sized for the slowest legitimate job on a one-core VPS: 20,000 characters of speech at a real-time factor
-near 1 (about 25 min of audio), and a 10-minute 1080x1920 render at a few frames per second."""
+from app.jobs.kinds import KIND_SPECS, JobKind
+
+DEFAULT_JOB_TIMEOUTS_S: dict[str, float] = {kind.value: spec.time_limit_s for kind, spec in KIND_SPECS.items()}
 
 
 class Settings(BaseSettings):
@@ -134,13 +134,8 @@ class Settings(BaseSettings):
         return self
 
     def kind_caps(self) -> dict[str, int]:
-        """Concurrent jobs allowed per kind (each inside MAX_CONCURRENT_HEAVY_TASKS)."""
-        return {
-            "tts": self.max_concurrent_tts,
-            "video": self.max_concurrent_video,
-            "audio": self.max_concurrent_audio,
-            "stt": self.max_concurrent_stt,
-        }
+        """Concurrent jobs allowed per kind (each inside MAX_CONCURRENT_HEAVY_TASKS): MAX_CONCURRENT_<KIND>."""
+        return {kind.value: getattr(self, f"max_concurrent_{kind.value}") for kind in JobKind}
 
     @field_validator("storage_path", "model_cache_dir", "kokoro_model_dir", "kokoro_onnx_model", "kokoro_onnx_voices")
     @classmethod

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from app.errors import Busy
+from app.jobs.kinds import typical_duration_s
 
 log = logging.getLogger("app.limits")
 
-DEFAULT_DURATION_S = {"tts": 5.0, "video": 30.0, "audio": 5.0, "stt": 20.0}
 MAX_RETRY_AFTER_S = 600
 MAX_PROMISES = 10_000  # refusals remembered per kind for spreading Retry-After
 
@@ -198,7 +198,7 @@ class Admission:
     def mean_duration(self, kind: str) -> float:
         """The recent mean run time of `kind` (a default guess before any ran)."""
         recent = self._durations[kind]
-        return sum(recent) / len(recent) if recent else DEFAULT_DURATION_S.get(kind, 10.0)
+        return sum(recent) / len(recent) if recent else typical_duration_s(kind)
 
     def _work_ahead_s(self, kind: str) -> float:
         """Seconds of `kind` work running and queued, spread over the kind's slots."""

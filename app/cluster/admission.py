@@ -10,12 +10,12 @@ from typing import Any
 import redis
 
 from app.cluster import keys
-from app.cluster.keys import KINDS
 from app.cluster.redis_errors import redis_unreachable
 from app.cluster.registry import live_workers
 from app.config import Settings
 from app.errors import Busy, ServiceUnavailable
-from app.limits import DEFAULT_DURATION_S, RetryPromises, Ticket
+from app.jobs.kinds import JobKind, typical_duration_s
+from app.limits import RetryPromises, Ticket
 from app.services.storage import new_file_id
 
 RECENT = 20  # run times kept per kind for the mean
@@ -115,11 +115,11 @@ class ClusterAdmission:
             self.max_queued,
             bound_s if math.isfinite(bound_s) else 1e12,
             -1 if finish_within_s is None else finish_within_s,
-            json.dumps({k: DEFAULT_DURATION_S.get(k, 10.0) for k in KINDS}),
-            json.dumps(list(KINDS)),
+            json.dumps({k: typical_duration_s(k) for k in JobKind}),
+            json.dumps(list(JobKind)),
             keys.PREFIX,
         ]
-        script_keys = [keys.WORKERS, *(keys.active(k) for k in KINDS), *(keys.durations(k) for k in KINDS)]
+        script_keys = [keys.WORKERS, *(keys.active(k) for k in JobKind), *(keys.durations(k) for k in JobKind)]
         with redis_unreachable():
             state, mean, active, cap, queued = self._script(keys=script_keys, args=args)
         return Decision(str(state), float(mean), int(active), int(cap), int(queued))
@@ -178,13 +178,14 @@ class ClusterAdmission:
     def mean_duration(self, kind: str) -> float:
         with redis_unreachable():
             recent = [float(value) for value in self._redis.lrange(keys.durations(kind), 0, RECENT - 1)]
-        return sum(recent) / len(recent) if recent else DEFAULT_DURATION_S.get(kind, 10.0)
+        return sum(recent) / len(recent) if recent else typical_duration_s(kind)
 
     @property
     def caps(self) -> dict[str, int]:
         """Slots per kind on the live workers."""
         return {
-            kind: sum(w.caps.get(kind, 0) for w in live_workers(self._redis, self.worker_timeout_ms)) for kind in KINDS
+            kind: sum(w.caps.get(kind, 0) for w in live_workers(self._redis, self.worker_timeout_ms))
+            for kind in JobKind
         }
 
     def running(self, kind: str | None = None) -> int:
@@ -195,11 +196,11 @@ class ClusterAdmission:
         """The shape of `Admission.snapshot`, for the cluster, with its workers."""
         workers = live_workers(self._redis, self.worker_timeout_ms)
         with redis_unreachable():
-            active = {kind: int(self._redis.zcard(keys.active(kind))) for kind in KINDS}
-        caps = {kind: sum(w.caps.get(kind, 0) for w in workers) for kind in KINDS}
+            active = {kind: int(self._redis.zcard(keys.active(kind))) for kind in JobKind}
+        caps = {kind: sum(w.caps.get(kind, 0) for w in workers) for kind in JobKind}
         heavy_cap = sum(w.heavy for w in workers)
-        running = {kind: sum(w.running.get(kind, 0) for w in workers) for kind in KINDS}
-        queued = {kind: max(0, active[kind] - running[kind]) for kind in KINDS}
+        running = {kind: sum(w.running.get(kind, 0) for w in workers) for kind in JobKind}
+        queued = {kind: max(0, active[kind] - running[kind]) for kind in JobKind}
         return {
             "heavy": {"running": sum(running.values()), "cap": heavy_cap, "peak_running": sum(running.values())},
             "queued_total": sum(queued.values()),
@@ -214,7 +215,7 @@ class ClusterAdmission:
                     "peak_queued": queued[kind],
                     "recent_durations_s": [round(float(d), 3) for d in self._redis.lrange(keys.durations(kind), 0, -1)],
                 }
-                for kind in KINDS
+                for kind in JobKind
             },
             "workers": [w.describe() for w in workers],
         }

@@ -5,10 +5,10 @@ import asyncio
 from fastapi import APIRouter
 
 from app.cluster.admission import NO_WORKER
-from app.composition import Services
 from app.deps import ServicesDep, SttDep, TtsDep
 from app.errors import ServiceUnavailable
 from app.routes.models import ClusterHealth, Health
+from app.wiring import Services
 
 router = APIRouter(tags=["health"])
 

@@ -149,7 +149,7 @@ class SystemStatus(BaseModel):
     budget: dict[str, Any]
     cpu: dict[str, Any]
     memory: dict[str, float]
-    load_average: list[float]
+    load_average: list[float] | None = Field(description="1, 5 and 15 minutes; None where the system does not say.")
     admission: dict[str, Any]
     recent_jobs: list[dict[str, Any]]
     model: EngineInfo

@@ -13,13 +13,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from app.composition import Services
-from app.routes.fields import JobFields
 from app.routes.models import FailedJob
 from app.routes.responses import job_accepted, stored_file
 from app.services.folders import check_folder
+from app.services.job_fields import JobFields
 from app.services.jobs import Job, JobStatus
 from app.services.webhooks import check_webhook_url
+from app.wiring import Services
 
 
 def dedup_key(

@@ -11,9 +11,9 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.routing import Match
 from starlette.types import Message, Scope
 
-from app.composition import Services
 from app.deps import ServicesDep
 from app.errors import InvalidInput, UnprocessableInput
+from app.jobs.kinds import MEDIA_KINDS
 from app.routes.models import UploadedFile
 from app.routes.responses import file_urls
 from app.services.ffmpeg import Ffmpeg
@@ -21,7 +21,6 @@ from app.services.folders import check_folder
 from app.services.jobs import JobStatus
 from app.services.storage import new_file_id
 from app.services.uploads import (
-    MEDIA_KINDS,
     DetectedMedia,
     check_declared,
     copy_with_cap,
@@ -30,6 +29,7 @@ from app.services.uploads import (
     file_chunks,
     too_large,
 )
+from app.wiring import Services
 
 router = APIRouter(prefix="/api/v1/media/storage", tags=["storage"])
 

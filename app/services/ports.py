@@ -2,10 +2,12 @@
 by the cluster's (web nodes on Redis and workers)."""
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from app.limits import Ticket
 from app.services.events import EventBus
+from app.services.ffmpeg import ImageFormat
 from app.services.jobs import Job
 from app.services.tts.service import SpeechRequest
 
@@ -60,3 +62,9 @@ class SpeechAnswers(Protocol):
     async def speak(self, request: SpeechRequest) -> bytes: ...
 
     async def admit_stream(self, request: SpeechRequest) -> AsyncIterator[bytes]: ...
+
+
+class FrameAnswers(Protocol):
+    """One frame of a stored video answered in the request itself (GET extract-frame), admitted as a video job."""
+
+    async def frame(self, video_id: str, source: Path, timestamp: float, fmt: ImageFormat) -> bytes: ...
