@@ -32,7 +32,9 @@ def refusal(response: httpx.Response) -> types.CallToolResult:
     message = error_message(response)
     if response.status_code == 429:
         retry = response.headers.get("retry-after", "a few")
-        return text_result(f"The server is busy and did not start the job: {message} Retry in {retry} s.", True)
+        return text_result(
+            f"The server is busy; nothing was started. Call this tool again in {retry} s. ({message})", True
+        )
     if response.status_code in (400, 404, 409, 413, 422):
         return text_result(f"Bad input: {message}", True)
     return text_result(f"The server could not do it (HTTP {response.status_code}): {message}", True)

@@ -62,6 +62,8 @@ async def get_job(caller: Caller, arguments: Mapping[str, Any]) -> types.CallToo
     file_id = _text(arguments, "file_id") or ""
     async with caller.client() as client:
         info = await _info(client, file_id)
+        if info.status_code == 404:
+            return text_result(f"Bad input: Field 'file_id': no job or file has the id '{file_id}'.", True)
         if info.status_code != 200:
             return refusal(info)
         waited = 0.0
