@@ -41,8 +41,12 @@ def tool_name(path: str) -> str:
 
 
 def _resolved(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema with its `$ref` replaced by the component (keywords beside the reference win)."""
     ref = schema.get("$ref")
-    return dict(spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]) if ref else schema
+    if not ref:
+        return schema
+    beside = {key: value for key, value in schema.items() if key != "$ref"}
+    return {**spec["components"]["schemas"][ref.rsplit("/", 1)[-1]], **beside}
 
 
 def _kept(schema: dict[str, Any]) -> dict[str, Any]:
