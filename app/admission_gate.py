@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.errors import Busy, DomainError
-from app.security import bearer_token, key_matches
+from app.security import scope_key_problem
 
 Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 ADMISSION_KIND = "admission_kind"  # the attribute `admitted_as` sets on an endpoint function
@@ -91,14 +91,6 @@ class AdmissionGate:
         self.app = app
         self.kinds = kinds
 
-    @staticmethod
-    def _authorized(scope: Scope, expected: str | None) -> bool:
-        if not expected:
-            return True
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        given = headers.get("x-api-key") or bearer_token(headers.get("authorization"))
-        return given is not None and key_matches(given, expected)
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":
             kind = self.kinds.get((scope["method"], scope["path"]))
@@ -108,7 +100,7 @@ class AdmissionGate:
                 kind is not None
                 and services is not None
                 and not _has_idempotency_key(scope)  # a retry of a known job is answered by the route
-                and self._authorized(scope, state.settings.api_key)
+                and scope_key_problem(scope, state.settings.api_key) is None
             ):
                 try:
                     if not _small_body(scope):

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     wait_timeout_s: float = Field(
         270.0, gt=0, description="wait=true holds a request this long at most (below n8n's default 300 s timeout)."
     )
+    mcp_wait_s: float = Field(
+        50.0, gt=0, description="An MCP tool call waits this long for its job, then answers with its id (get_job)."
+    )
     dedup_window_s: float | None = Field(
         None, ge=0, description="How long an identical request reuses its job; default: as long as the file is kept."
     )

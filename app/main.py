@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from app.admission_gate import AdmissionGate, admission_kinds
+from app.agent_tools.server import mount_mcp
 from app.composition import open_services
 from app.config import Settings, load_settings
 from app.error_handlers import install_error_handlers
@@ -31,7 +32,7 @@ from app.tools.video_routes import router as video_tool_routes
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with open_services(app.state.settings, app.state.engine) as services:
+    async with open_services(app.state.settings, app.state.engine) as services, app.state.mcp_sessions.run():
         app.state.services = services
         app.openapi()  # builds every route's handler now rather than on its first request, in the middle of a burst
         gc.collect()
@@ -82,4 +83,5 @@ def create_app(settings: Settings | None = None, engine: ChildProcess | None = N
     app.include_router(web_page.router)
     for router in protected:
         app.include_router(router, dependencies=[Depends(require_api_key)], responses=ERROR_RESPONSES)
+    mount_mcp(app)  # /mcp: every job route above as an MCP tool, behind the same key
     return app
