@@ -19,9 +19,10 @@ from app.services.ffmpeg import Ffmpeg
 from app.services.files import Files
 from app.services.heavy import HeavyWork
 from app.services.inline_speech import InlineSpeech
+from app.services.inline_transcripts import InlineTranscripts
 from app.services.jobs import INTERRUPTED, Jobs, SqliteJobs
 from app.services.metrics import Metrics
-from app.services.ports import JobAdmission, JobQueue, SpeechAnswers
+from app.services.ports import JobAdmission, JobQueue, SpeechAnswers, TranscriptAnswers
 from app.services.retention import sweep_forever
 from app.services.runner import Handler, JobRunner
 from app.services.sqlite_files import SqliteFileRecords
@@ -59,6 +60,7 @@ class Services:
     system_stats: SystemStats
     metrics: Metrics
     stt: SttService
+    inline_transcripts: TranscriptAnswers
 
 
 def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
@@ -163,4 +165,5 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
             system_stats,
             metrics,
             stt=stt,
+            inline_transcripts=InlineTranscripts(stt, heavy),
         )

@@ -13,6 +13,7 @@ from app.cluster.bucket import S3Storage
 from app.cluster.catalog import CatalogTts, refresh_tts
 from app.cluster.events import EventRelay
 from app.cluster.records import redis_records
+from app.cluster.transcripts import ClusterTranscripts
 from app.cluster.web import ClusterRunner, ClusterSpeech
 from app.composition import Services
 from app.config import Settings
@@ -84,4 +85,5 @@ async def open_cluster_services(settings: Settings) -> AsyncIterator[Services]:
             system_stats,
             metrics,
             stt,
+            ClusterTranscripts(admission, runner, settings.job_timeout_s.get("stt", 1800.0)),
         )

@@ -2,12 +2,15 @@
 by the cluster's (web nodes on Redis and workers)."""
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from app.limits import Ticket
 from app.services.events import EventBus
+from app.services.inline_transcripts import InlineTranscription
 from app.services.jobs import Job
 from app.services.tts.service import SpeechRequest
+from app.services.uploads import DetectedMedia
 
 
 class JobAdmission(Protocol):
@@ -56,3 +59,9 @@ class SpeechAnswers(Protocol):
     async def speak(self, request: SpeechRequest) -> bytes: ...
 
     async def admit_stream(self, request: SpeechRequest) -> AsyncIterator[bytes]: ...
+
+
+class TranscriptAnswers(Protocol):
+    """Transcriptions answered in the request itself (the OpenAI-compatible routes): the answer's body."""
+
+    async def answer(self, audio: Path, media: DetectedMedia, request: InlineTranscription) -> str: ...
