@@ -14,6 +14,7 @@ from app.services.child_process import ChildProcess
 from app.services.database import Database
 from app.services.files import Files
 from app.services.inline_speech import InlineSpeech
+from app.services.inline_transcripts import InlineTranscripts
 from app.services.jobs import INTERRUPTED, SqliteJobs
 from app.services.metrics import Metrics
 from app.services.retention import sweep_forever
@@ -88,6 +89,7 @@ async def open_local_services(settings: Settings, engine: ChildProcess | None = 
             metrics=metrics,
             stt=stt,
             frames=LocalFrames(heavy, ffmpeg, files.storage),
+            inline_transcripts=InlineTranscripts(stt, heavy),
         )
 
 

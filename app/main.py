@@ -18,6 +18,7 @@ from app.routes import docs as api_docs
 from app.routes import events as job_events
 from app.routes import files as file_list
 from app.routes import folders, health, jobs, openai_speech, storage, system, tts, upload, video
+from app.routes import openai_transcription as openai_speech_in
 from app.routes import tool_list as job_tool_list
 from app.routes import transcription as speech_to_text
 from app.routes import web as web_page
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, engine: ChildProcess | None = N
         job_events.router,
         folders.router,
         openai_speech.router,
+        openai_speech_in.router,
         system.router,
         tool_router(all_tools()),
         audio_tool_routes,

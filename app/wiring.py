@@ -21,7 +21,7 @@ from app.services.files import Files
 from app.services.heavy import HeavyWork
 from app.services.jobs import Jobs
 from app.services.metrics import Metrics
-from app.services.ports import FrameAnswers, JobAdmission, JobQueue, SpeechAnswers
+from app.services.ports import FrameAnswers, JobAdmission, JobQueue, SpeechAnswers, TranscriptAnswers
 from app.services.runner import Handler
 from app.services.stt.align_job import make_align_handler
 from app.services.stt.job import make_transcribe_handler
@@ -56,6 +56,7 @@ class Services:
     metrics: Metrics
     stt: SttService
     frames: FrameAnswers
+    inline_transcripts: TranscriptAnswers
 
 
 def _async_bound(settings: Settings) -> str:

@@ -11,6 +11,7 @@ from app.cluster.admission import ClusterAdmission
 from app.cluster.catalog import CatalogTts, refresh_tts
 from app.cluster.events import EventRelay
 from app.cluster.stores import open_cluster_stores
+from app.cluster.transcripts import ClusterTranscripts
 from app.cluster.web import ClusterFrames, ClusterRunner, ClusterSpeech
 from app.config import Settings
 from app.services.metrics import Metrics
@@ -69,4 +70,5 @@ async def open_cluster_services(settings: Settings) -> AsyncIterator[Services]:
             metrics=Metrics(admission, system_stats),
             stt=SttService.from_settings(settings, budget),  # for its checks (model, languages); it never runs here
             frames=ClusterFrames(runner, admission, settings.job_timeout_s.get("video", 3600.0)),
+            inline_transcripts=ClusterTranscripts(admission, runner, settings.job_timeout_s.get("stt", 1800.0)),
         )

@@ -1,4 +1,5 @@
-"""OpenAI-compatible speech: `POST /v1/audio/speech`, `GET /v1/models`, `GET /v1/audio/voices`."""
+"""OpenAI-compatible speech: `POST /v1/audio/speech`, `GET /v1/models` (speech and transcription models),
+`GET /v1/audio/voices`."""
 
 from typing import Literal
 
@@ -10,6 +11,7 @@ from app.admission_gate import admitted_as
 from app.deps import InlineSpeechDep, TtsDep
 from app.errors import UnprocessableInput
 from app.routes.models import ErrorBody, OpenAiModels, OpenAiVoices
+from app.routes.openai_transcription import TRANSCRIPTION_MODELS
 from app.routes.responses import BINARY
 from app.services.inline_speech import STREAM_MEDIA_TYPES
 
@@ -56,7 +58,8 @@ async def create_speech(body: SpeechBody, tts: TtsDep, inline_speech: InlineSpee
 
 @router.get("/models", response_model=OpenAiModels)
 async def list_models() -> OpenAiModels:
-    data = [{"id": m, "object": "model", "created": 0, "owned_by": "kokoro"} for m in MODELS]
+    owners = [*((m, "kokoro") for m in MODELS), *((m, "whisper") for m in TRANSCRIPTION_MODELS)]
+    data = [{"id": model, "object": "model", "created": 0, "owned_by": owner} for model, owner in owners]
     return OpenAiModels.model_validate({"object": "list", "data": data})
 
 

@@ -58,7 +58,7 @@ _FORM_SCHEMA = {
 }
 
 
-async def read_capped_form(request: Request, limit: int, cap_bytes: int) -> FormData:
+async def read_capped_form(request: Request, limit: int, cap_bytes: int, max_fields: int = 8) -> FormData:
     """Parse the form while counting body bytes: past `limit` it stops reading and answers 413."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
@@ -75,7 +75,7 @@ async def read_capped_form(request: Request, limit: int, cap_bytes: int) -> Form
                 raise too_large(cap_bytes)
         return message
 
-    return await Request(request.scope, capped_receive).form(max_files=1, max_fields=8)
+    return await Request(request.scope, capped_receive).form(max_files=1, max_fields=max_fields)
 
 
 def _text(form: FormData, key: str) -> str | None:

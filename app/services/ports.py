@@ -8,8 +8,10 @@ from typing import Any, Protocol
 from app.limits import Ticket
 from app.services.events import EventBus
 from app.services.ffmpeg import ImageFormat
+from app.services.inline_transcripts import InlineTranscription
 from app.services.jobs import Job
 from app.services.tts.service import SpeechRequest
+from app.services.uploads import DetectedMedia
 
 
 class JobAdmission(Protocol):
@@ -68,3 +70,9 @@ class FrameAnswers(Protocol):
     """One frame of a stored video answered in the request itself (GET extract-frame), admitted as a video job."""
 
     async def frame(self, video_id: str, source: Path, timestamp: float, fmt: ImageFormat) -> bytes: ...
+
+
+class TranscriptAnswers(Protocol):
+    """Transcriptions answered in the request itself (the OpenAI-compatible routes): the answer's body."""
+
+    async def answer(self, audio: Path, media: DetectedMedia, request: InlineTranscription) -> str: ...

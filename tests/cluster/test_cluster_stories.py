@@ -377,3 +377,24 @@ def test_a_job_whose_workers_kept_dying_ends_failed_saying_so(live: Cluster) -> 
     finally:
         broker.close()
         client.close()
+
+
+def test_an_openai_transcription_is_heard_by_a_worker_and_nothing_is_left_behind(live: Cluster, tmp_path: Path) -> None:
+    tone = tmp_path / "tone.wav"
+    make_media("-f", "lavfi", "-i", "sine=f=440:d=3", str(tone))
+
+    def stored() -> int:
+        return int(live.webs[0].client.get(STORAGE, params={"limit": 1}).json()["total"])
+
+    before = stored()
+    with tone.open("rb") as file:
+        answer = live.webs[1].client.post(
+            "/v1/audio/transcriptions",
+            data={"model": "whisper-1", "language": "en", "response_format": "verbose_json"},
+            files={"file": ("tone.wav", file)},
+        )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["task"] == "transcribe" and body["language"] == "english" and abs(body["duration"] - 3) < 0.1, body
+    assert body["text"] == "" and body["segments"] == [], body  # a tone is no speech: nothing invented
+    assert stored() == before  # the upload, the job and its answer removed

@@ -5,6 +5,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import BaseModel
 from typing_extensions import TypedDict  # pydantic validates typing_extensions' TypedDict on 3.11
 
 from app.config import Settings
@@ -23,6 +24,14 @@ TARGET = "app.services.stt.engine_process"
 
 Progress = Callable[[float], None]
 """Called with 0-100 as the transcription goes through the audio."""
+
+
+class DecodeHints(BaseModel):
+    """What a client may tell Whisper beyond the language: a prompt (names, spelling, style) and the first
+    temperature tried (None: Whisper's own fallback from 0)."""
+
+    prompt: str | None = None
+    temperature: float | None = None
 
 
 class SttInfo(TypedDict):
@@ -105,14 +114,23 @@ class SttService:
         }
 
     def transcribe(
-        self, audio: Path, language: str | None, task: str, threads: int, progress: Progress | None = None
+        self,
+        audio: Path,
+        language: str | None,
+        task: str,
+        threads: int,
+        progress: Progress | None = None,
+        hints: DecodeHints | None = None,
     ) -> Transcript:
         """What is said in `audio` (any audio, or a video's sound), with segments and word times; from a heavy thread.
 
         `language`: None detects it; `task`: transcribe, or translate into English."""
         self.check_available()
         assert self.process is not None  # check_available: a service without a process is unavailable
-        opened: Opened = self.process.call("begin", str(audio), language, task, threads)
+        hints = hints or DecodeHints()
+        opened: Opened = self.process.call(
+            "begin", str(audio), language, task, threads, hints.prompt, hints.temperature
+        )
         segments: list[Segment] = []
         words: list[HeardWord] = []
         while True:
