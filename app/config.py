@@ -6,6 +6,11 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+KOKORO_VOICES_URL = "https://registry.npmjs.org/kokoro-js/-/kokoro-js-1.2.1.tgz"
+KOKORO_VOICES_INTEGRITY = (
+    "sha512-oq0HZJWis3t8lERkMJh84WLU86dpYD0EuBPtqYnLlQzyFP1OkyBRDcweAqCfhNOpltyN9j/azp1H6uuC47gShw=="
+)
+"""The npm registry's kokoro-js 1.2.1 (Apache-2.0): all 54 Kokoro v1.0 voices, and the tarball's sha512."""
 DEFAULT_JOB_TIMEOUTS_S = {"tts": 1800.0, "video": 3600.0, "audio": 1800.0, "stt": 3600.0}
 """Sized for the slowest legitimate job on a one-core VPS: 20,000 characters of speech at a real-time factor
 near 1 (about 25 min of audio), and a 10-minute 1080x1920 render at a few frames per second."""
@@ -27,6 +32,10 @@ class Settings(BaseSettings):
     kokoro_repo_id: str = "hexgrad/Kokoro-82M"
     kokoro_onnx_model: Path | None = None
     kokoro_onnx_voices: Path | None = None
+    kokoro_voices_url: str = Field(
+        KOKORO_VOICES_URL, description="The voice pack's tarball (a mirror of it); empty: never fetched."
+    )
+    kokoro_voices_integrity: str = Field(KOKORO_VOICES_INTEGRITY, description="The tarball's npm integrity hash.")
     whisper_model: str = Field(
         "base",
         min_length=1,
