@@ -16,8 +16,8 @@ log = logging.getLogger("app.errors")
 def _validation_message(exc: RequestValidationError) -> str:
     parts = []
     for error in exc.errors():
-        location = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path", "form", "header")]
-        field = ".".join(location) or "request"
+        location = [p for p in error.get("loc", ()) if p not in ("body", "query", "path", "form", "header")]
+        field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in location).lstrip(".") or "request"
         parts.append(f"Field '{field}': {error.get('msg', 'is invalid')}")
     return "; ".join(parts) or "The request is invalid."
 

@@ -17,7 +17,7 @@ from app.routes import alignment as script_alignment
 from app.routes import docs as api_docs
 from app.routes import events as job_events
 from app.routes import files as file_list
-from app.routes import folders, health, jobs, openai_speech, storage, system, tts, upload, video
+from app.routes import folders, health, jobs, openai_speech, short, storage, system, tts, upload, video
 from app.routes import openai_transcription as openai_speech_in
 from app.routes import tool_list as job_tool_list
 from app.routes import transcription as speech_to_text
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, engine: ChildProcess | None = N
         storage.router,
         upload.router,
         video.router,
+        short.router,
         jobs.router,
         job_events.router,
         folders.router,
