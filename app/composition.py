@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.errors import EngineUnavailable
 from app.limits import Admission, CpuBudget
+from app.resources import Resources
 from app.services.child_process import ChildProcess
 from app.services.database import Database
 from app.services.ffmpeg import Ffmpeg
@@ -61,7 +62,9 @@ class Services:
     stt: SttService
 
 
-def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
+def describe_limits(settings: Settings, budget: CpuBudget, resources: Resources | None = None) -> list[str]:
+    """The startup log's lines: caps, threads and the limit that decided them, CPU and memory as seen."""
+    resources = resources or Resources.seen()
     cap = settings.max_cpu_threads or "none"
     timeouts = ", ".join(f"{kind}={seconds:g}" for kind, seconds in settings.job_timeout_s.items())
     caps = " ".join(f"{kind}={cap}" for kind, cap in settings.kind_caps().items())
@@ -72,6 +75,7 @@ def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
         f"{budget.cores} cores available, using {budget.threads} threads (limit: MAX_CPU_THREADS={cap}, "
         f"CPU_USAGE_LIMIT={settings.cpu_usage_limit})",
         f"heavy work at nice {budget.nice} on cores {list(budget.pinned_cores) or 'all'}",
+        resources.log_line(),
     ]
 
 
@@ -119,7 +123,8 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
         return
     async with AsyncExitStack() as stack:
         budget = CpuBudget.from_limits(settings.max_cpu_threads, settings.cpu_usage_limit, settings.heavy_nice)
-        for line in describe_limits(settings, budget):
+        resources = Resources.seen()
+        for line in describe_limits(settings, budget, resources):
             log.info(line)
         jobs, files = _records(stack, settings)
         admission = Admission(
@@ -132,7 +137,7 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
         stack.push_async_callback(heavy.shutdown)
         ffmpeg = Ffmpeg.locate(settings.ffmpeg_binary)
         engine, tts = await _speech(stack, settings, budget, engine)
-        system_stats = SystemStats(budget, admission, tts, settings, engine)
+        system_stats = SystemStats(budget, admission, tts, settings, engine, resources=resources)
         metrics = Metrics(admission, system_stats)
         webhooks = WebhookSender(jobs, settings.webhook_secret, settings.allow_private_urls)
         stt = SttService.from_settings(settings, budget)  # its Whisper process starts on the first transcription

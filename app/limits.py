@@ -16,10 +16,11 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from app.cgroups import CgroupLimits
 from app.errors import Busy
+from app.resources import affinity_cores
 
 log = logging.getLogger("app.limits")
 
@@ -28,29 +29,15 @@ MAX_RETRY_AFTER_S = 600
 MAX_PROMISES = 10_000  # refusals remembered per kind for spreading Retry-After
 
 
-def _cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup")) -> float | None:
-    """CPUs allowed by cgroup v2 `cpu.max` (or v1 cfs quota) under `root`, None when unlimited."""
-    v2 = root / "cpu.max"
-    try:
-        if v2.exists():
-            quota, period = v2.read_text().split()[:2]
-            return None if quota == "max" else int(quota) / int(period)
-        q = root / "cpu" / "cpu.cfs_quota_us"
-        p = root / "cpu" / "cpu.cfs_period_us"
-        if q.exists() and p.exists():
-            quota_us = int(q.read_text())
-            return None if quota_us <= 0 else quota_us / int(p.read_text())
-    except (OSError, ValueError):
-        return None
-    return None
+def _cgroup_cpu_limit() -> float | None:
+    """CPUs allowed by this process's cgroup quota (the tightest up its tree, v1 or v2); None when unlimited."""
+    limit = CgroupLimits.read().cpu
+    return None if limit is None else limit.value
 
 
 def available_cores() -> list[int]:
     """The CPU ids this process may use (affinity), cut to the cgroup quota."""
-    try:
-        ids = sorted(os.sched_getaffinity(0))
-    except AttributeError:
-        ids = list(range(os.cpu_count() or 1))
+    ids = affinity_cores()
     limit = _cgroup_cpu_limit()
     if limit is not None:
         ids = ids[: max(1, math.floor(limit))]

@@ -15,7 +15,8 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health)
 async def health(tts: TtsDep, stt: SttDep, services: ServicesDep) -> Health:
-    body = Health.model_validate({"status": "ok", "tts": tts.health(), "stt": stt.describe()})
+    resources = services.system_stats.resources.describe()
+    body = Health.model_validate({"status": "ok", "tts": tts.health(), "stt": stt.describe(), "resources": resources})
     if services.settings.backend == "cluster":
         body.cluster = await asyncio.to_thread(_cluster_health, services)
     return body

@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.resources import ResourcesInfo
 from app.services.jobs import JobStatus
 from app.services.stt.service import SttInfo
 from app.services.tts.service import EngineInfo, TtsHealth
@@ -131,6 +132,7 @@ class Health(BaseModel):
     status: str
     tts: TtsHealth
     stt: SttInfo
+    resources: ResourcesInfo = Field(description="CPU and memory as this process sees them, and from where.")
     cluster: ClusterHealth | None = None
 
 
@@ -146,6 +148,7 @@ class SystemStatus(BaseModel):
     budget: dict[str, Any]
     cpu: dict[str, Any]
     memory: dict[str, float]
+    resources: ResourcesInfo = Field(description="CPU and memory as this process sees them, and from where.")
     load_average: list[float]
     admission: dict[str, Any]
     recent_jobs: list[dict[str, Any]]
