@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from app.config import Settings
 from app.errors import EngineUnavailable
+from app.guide_log import guide_lines
 from app.limits import Admission, CpuBudget
 from app.resources import Resources
 from app.services.child_process import ChildProcess
@@ -65,15 +66,13 @@ class Services:
 def describe_limits(settings: Settings, budget: CpuBudget, resources: Resources | None = None) -> list[str]:
     """The startup log's lines: caps, threads and the limit that decided them, CPU and memory as seen."""
     resources = resources or Resources.seen()
-    cap = settings.max_cpu_threads or "none"
     timeouts = ", ".join(f"{kind}={seconds:g}" for kind, seconds in settings.job_timeout_s.items())
     caps = " ".join(f"{kind}={cap}" for kind, cap in settings.kind_caps().items())
     return [
+        *guide_lines(settings, budget),
         f"caps: {caps} "
         f"heavy={settings.max_concurrent_heavy_tasks} queue={settings.max_queued_jobs} "
         f"(starting within {settings.max_queue_wait_s:g} s); time limits (s): {timeouts}",
-        f"{budget.cores} cores available, using {budget.threads} threads (limit: MAX_CPU_THREADS={cap}, "
-        f"CPU_USAGE_LIMIT={settings.cpu_usage_limit})",
         f"heavy work at nice {budget.nice} on cores {list(budget.pinned_cores) or 'all'}",
         resources.log_line(),
     ]

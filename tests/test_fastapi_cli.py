@@ -11,6 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from app.limits import available_cores
 from tests.support.cli_server import ROOT, CliServer, ended, settings_env, wait_until
 
 
@@ -42,7 +43,11 @@ def test_fastapi_run_serves_the_app_and_its_engine_ends_when_the_server_is_kille
     health = server.get("/health")
     assert health is not None and health.status_code == 200
     assert health.json()["tts"]["available"] is True
-    assert "speech engine process" in server.log.read_text()  # the app's own log, as with python server.py
+    log = server.log.read_text()
+    assert "speech engine process" in log  # the app's own log, as with python server.py
+    cores = len(available_cores())  # CPU_USAGE_LIMIT=1.0, no MAX_CPU_THREADS: every core
+    assert "CPU Optimization: Max TTS: 2, Max Video: 1, Max Heavy Tasks: 3, Max Audio: 2, Max STT: 1" in log
+    assert f"Optimized CPU configuration: {cores} cores available, using {cores} threads (limit: {cores})" in log
 
     os.kill(server.process.pid, signal.SIGKILL)
     wait_until(lambda: ended(engine), "the engine process to end after its server was killed")
