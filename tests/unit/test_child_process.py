@@ -207,3 +207,19 @@ def test_a_child_busy_with_a_call_ends_when_its_parent_is_killed_with_sigkill() 
             wait_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, "the child to end")
         finally:
             parent.kill()
+
+
+def test_an_idle_child_unloads_and_the_next_call_loads_it_again_without_counting_a_restart(
+    make_child: MakeChild, pool: ThreadPoolExecutor
+) -> None:
+    child = make_child(workers=2)
+    first = child.pid
+    waiting = pool.submit(child.call, "meet")  # blocks in the child until a second call meets it
+    wait_until(lambda: child.describe()["calls_in_flight"] == 1, "the waiting call")
+    assert child.unload() is False  # a call in flight keeps the child
+    assert child.call("meet") is True and waiting.result(CEILING_S) is True
+
+    assert child.unload() is True
+    assert child.pid is None and not psutil.pid_exists(first)
+    assert child.call("pid") not in (first, None)
+    assert child.describe()["restarts"] == 0
