@@ -6,6 +6,7 @@ closes what it had already opened. An engine process handed in (tests share one)
 
 import asyncio
 import logging
+import math
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -63,6 +64,11 @@ class Services:
     stt: SttService
 
 
+def _async_bound(settings: Settings) -> str:
+    bound = settings.max_queue_wait_async_s
+    return "up to the ceiling" if bound is None else f"within {bound:g} s"
+
+
 def describe_limits(settings: Settings, budget: CpuBudget, resources: Resources | None = None) -> list[str]:
     """The startup log's lines: caps, threads and the limit that decided them, CPU and memory as seen."""
     resources = resources or Resources.seen()
@@ -72,7 +78,8 @@ def describe_limits(settings: Settings, budget: CpuBudget, resources: Resources 
         *guide_lines(settings, budget),
         f"caps: {caps} "
         f"heavy={settings.max_concurrent_heavy_tasks} queue={settings.max_queued_jobs} "
-        f"(starting within {settings.max_queue_wait_s:g} s); time limits (s): {timeouts}",
+        f"(waiting requests starting within {settings.max_queue_wait_s:g} s, submissions "
+        f"{_async_bound(settings)}); time limits (s): {timeouts}",
         f"heavy work at nice {budget.nice} on cores {list(budget.pinned_cores) or 'all'}",
         resources.log_line(),
     ]
@@ -131,6 +138,7 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
             settings.max_concurrent_heavy_tasks,
             settings.max_queued_jobs,
             max_queue_wait_s=settings.max_queue_wait_s,
+            max_queue_wait_async_s=settings.max_queue_wait_async_s or math.inf,
         )
         heavy = HeavyWork(admission, budget, settings.max_concurrent_heavy_tasks, settings.job_timeout_s)
         stack.push_async_callback(heavy.shutdown)

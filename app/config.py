@@ -47,7 +47,16 @@ class Settings(BaseSettings):
     max_concurrent_heavy_tasks: int = Field(3, ge=1)
     max_queued_jobs: int = Field(50, ge=0, description="Hard ceiling on the waiting room's places.")
     max_queue_wait_s: float = Field(
-        120.0, ge=0, description="A request waits in the queue only when its estimated start is within this."
+        120.0,
+        ge=0,
+        description="A request that waits for its answer (wait=true, the OpenAI route) queues only when its "
+        "estimated start is within this.",
+    )
+    max_queue_wait_async_s: float | None = Field(
+        None,
+        ge=0,
+        description="The same bound for submissions answered at once with 202 (default: none; they queue until "
+        "MAX_QUEUED_JOBS).",
     )
     max_cpu_threads: int = Field(0, ge=0, description="0 = no cap beyond the cores and CPU_USAGE_LIMIT")
     cpu_usage_limit: float = Field(0.5, gt=0.0, le=1.0)

@@ -151,11 +151,13 @@ class Admission:
         max_queued: int,
         clock: Callable[[], float] = time.monotonic,
         max_queue_wait_s: float = math.inf,
+        max_queue_wait_async_s: float = math.inf,
     ) -> None:
         self.caps = dict(caps)
         self.heavy_cap = heavy_cap
         self.max_queued = max_queued
         self.max_queue_wait_s = max_queue_wait_s
+        self.max_queue_wait_async_s = max_queue_wait_async_s
         self._lock = threading.Lock()
         self._stats: dict[str, KindStats] = {kind: KindStats() for kind in caps}
         self._heavy_running = 0
@@ -196,31 +198,40 @@ class Admission:
         beyond = max(0, stats.running + stats.queued + 1 - self.caps[kind])
         return beyond * self.mean_duration(kind) / self.caps[kind]
 
-    def _can_wait(self, kind: str, finish_within_s: float | None = None) -> bool:
-        """A place in the room, and a start within MAX_QUEUE_WAIT_S (and an end within the caller's wait)."""
+    def queue_bound_s(self, detached: bool) -> float:
+        """How late a queued job may start: MAX_QUEUE_WAIT_S for a client that waits for its answer,
+        MAX_QUEUE_WAIT_ASYNC_S (default none) for one answered at once with 202 (`detached`)."""
+        return self.max_queue_wait_async_s if detached else self.max_queue_wait_s
+
+    def _can_wait(self, kind: str, finish_within_s: float | None, bound_s: float) -> bool:
+        """A place in the room, and a start within `bound_s` (and an end within the caller's wait)."""
         if len(self._waiting) >= self.max_queued:
             return False
         start = self._estimated_start_s(kind)
-        if start > self.max_queue_wait_s:
+        if start > bound_s:
             return False
         return finish_within_s is None or start + self.mean_duration(kind) <= finish_within_s
 
-    def admit(self, kind: str, finish_within_s: float | None = None, client: str | None = None) -> Ticket:
+    def admit(
+        self, kind: str, finish_within_s: float | None = None, client: str | None = None, detached: bool = False
+    ) -> Ticket:
         """Start now, wait in the room, or raise `Busy`: decided under one lock, nothing awaited.
         `finish_within_s`: the caller waits that long for the end (wait=true); `client`: who is asking, so
-        that one who comes back early is not promised a second time."""
+        that one who comes back early is not promised a second time; `detached`: the caller is answered at
+        once (202) and polls, so its queued start is bounded by MAX_QUEUE_WAIT_ASYNC_S, not MAX_QUEUE_WAIT_S."""
         with self._lock:
             ticket = Ticket(kind)
             if self._can_start(kind):
                 self._start(ticket)
                 return ticket
-            if self._can_wait(kind, finish_within_s):
+            bound = self.queue_bound_s(detached)
+            if self._can_wait(kind, finish_within_s, bound):
                 self._waiting.append(ticket)
                 stats = self._stats[kind]
                 stats.queued += 1
                 stats.peak_queued = max(stats.peak_queued, stats.queued)
                 return ticket
-            busy = self._refuse(kind, client)
+            busy = self._refuse(kind, client, bound)
         raise busy
 
     def can_start(self, kind: str) -> bool:
@@ -228,29 +239,39 @@ class Admission:
         with self._lock:
             return self._can_start(kind)
 
+    def _door_bound_s(self) -> float:
+        """At the door a request's body is unread: the looser of the two time bounds."""
+        return max(self.max_queue_wait_s, self.max_queue_wait_async_s)
+
+    def has_room(self, kind: str) -> bool:
+        """Whether some request for `kind` could be admitted now (nothing admitted, nothing promised)."""
+        with self._lock:
+            return self._can_start(kind) or self._can_wait(kind, None, self._door_bound_s())
+
     def check_room(self, kind: str, client: str | None = None) -> None:
         """Raise `Busy` when `admit(kind)` would, admitting nothing: refuses a request before its body is read."""
         with self._lock:
-            if self._can_start(kind) or self._can_wait(kind):
+            bound = self._door_bound_s()
+            if self._can_start(kind) or self._can_wait(kind, None, bound):
                 return
-            busy = self._refuse(kind, client)
+            busy = self._refuse(kind, client, bound)
         raise busy
 
-    def _refuse(self, kind: str, client: str | None) -> Busy:
+    def _refuse(self, kind: str, client: str | None, bound_s: float) -> Busy:
         self.rejected += 1
-        retry = self._promise_retry(kind, client)
+        retry = self._promise_retry(kind, client, bound_s)
         return Busy(
             f"The server is busy with {kind} jobs (all slots and the waiting room are taken); retry in {retry} s.",
             retry_after=retry,
         )
 
-    def _promise_retry(self, kind: str, client: str | None) -> int:
+    def _promise_retry(self, kind: str, client: str | None, bound_s: float) -> int:
         """Seconds until the room likely has a place for one more client (see `RetryPromises`)."""
         share = self.mean_duration(kind) / self.caps[kind]
         if len(self._waiting) >= self.max_queued:  # the room is full: a place opens as the queued jobs start
             opens_in = (self._stats[kind].queued + 1) * share
-        else:  # the room has places, but this job would start later than MAX_QUEUE_WAIT_S
-            opens_in = max(0.0, self._estimated_start_s(kind) - self.max_queue_wait_s) + share
+        else:  # the room has places, but this job would start later than its time bound
+            opens_in = max(0.0, self._estimated_start_s(kind) - bound_s) + share
         return self.promises.promise(kind, client, share, opens_in, self._work_ahead_s(kind) + share)
 
     def _dispatch(self) -> None:

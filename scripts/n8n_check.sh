@@ -14,9 +14,13 @@
 #   N8N_CACHE_DIR    where n8n is installed (default $HOME/.cache/media-api-n8n)
 #   N8N_VERSION      n8n version to install (default 2.8.4)
 #   KEEP_TMP=1       keep the temp folder (server log, n8n output) for a look afterwards
-#   MAX_QUEUED_JOBS, WAIT_TIMEOUT_S, DEDUP_WINDOW_S   passed to the server when set; for instance
-#                    MAX_QUEUED_JOBS=2 makes the 12-item bursts meet 429s (Retry On Fail and the error
-#                    output then have work to do), DEDUP_WINDOW_S=0 turns request reuse off.
+#   MAX_QUEUED_JOBS, WAIT_TIMEOUT_S, DEDUP_WINDOW_S, MAX_QUEUE_WAIT_S, MAX_CONCURRENT_TTS,
+#   MAX_CONCURRENT_HEAVY_TASKS, MAX_CPU_THREADS   passed to the server when set (the two caps default to 2);
+#                    for instance MAX_QUEUED_JOBS=2 makes the 12-item bursts meet 429s (Retry On Fail and
+#                    the error output then have work to do), DEDUP_WINDOW_S=0 turns request reuse off.
+#   N8N_TEXT_REPEAT=N  each item's sentence said N times: slow jobs, as on a busy VPS. The slow check of the
+#                    README: N8N_TEXT_REPEAT=12 MAX_CONCURRENT_TTS=1 MAX_CONCURRENT_HEAVY_TASKS=1
+#                    MAX_CPU_THREADS=1 MAX_QUEUE_WAIT_S=30 scripts/n8n_check.sh polling one-node-many-items
 # Needs: .venv (make install), Node 20 with npm, curl, bc; jq only to shorten the /health line.
 # Exit status: 0 when every recipe delivered all its files, 1 otherwise.
 set -euo pipefail
@@ -78,11 +82,12 @@ port="$("$py" "$helper" free-port)"
 url="http://127.0.0.1:$port"
 mkdir -p "$tmp/storage" "$tmp/n8n" "$tmp/n8n-files" "$tmp/workflows" "$tmp/runs"
 optional_env=()
-for name in MAX_QUEUED_JOBS WAIT_TIMEOUT_S DEDUP_WINDOW_S; do
+for name in MAX_QUEUED_JOBS WAIT_TIMEOUT_S DEDUP_WINDOW_S MAX_QUEUE_WAIT_S MAX_CPU_THREADS; do
   [[ -n "${!name:-}" ]] && optional_env+=("$name=${!name}")
 done
 env HOST=127.0.0.1 PORT="$port" STORAGE_PATH="$tmp/storage" HF_HUB_OFFLINE=1 \
-  MAX_CONCURRENT_TTS=2 MAX_CONCURRENT_HEAVY_TASKS=2 CPU_USAGE_LIMIT=1.0 ${optional_env[@]+"${optional_env[@]}"} \
+  MAX_CONCURRENT_TTS="${MAX_CONCURRENT_TTS:-2}" MAX_CONCURRENT_HEAVY_TASKS="${MAX_CONCURRENT_HEAVY_TASKS:-2}" \
+  CPU_USAGE_LIMIT=1.0 ${optional_env[@]+"${optional_env[@]}"} \
   "$py" server.py >"$tmp/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 240); do
@@ -92,7 +97,8 @@ for _ in $(seq 240); do
 done
 health="$(curl -fs "$url/health")" || { echo "server did not answer /health" >&2; tail -20 "$tmp/server.log" >&2; exit 1; }
 echo "server  $url  $(echo "$health" | jq -c '{status, engine: .tts.engine, tts_available: .tts.available}' 2>/dev/null || echo "$health")"
-echo "server  caps: MAX_CONCURRENT_TTS=2 MAX_CONCURRENT_HEAVY_TASKS=2 CPU_USAGE_LIMIT=1.0 ${optional_env[*]+"${optional_env[*]}"}"
+echo "server  caps: MAX_CONCURRENT_TTS=${MAX_CONCURRENT_TTS:-2} MAX_CONCURRENT_HEAVY_TASKS=${MAX_CONCURRENT_HEAVY_TASKS:-2}" \
+  "CPU_USAGE_LIMIT=1.0 ${optional_env[*]+"${optional_env[*]}"} N8N_TEXT_REPEAT=${N8N_TEXT_REPEAT:-1}"
 
 # A 360x640 PNG for the captioned video, made with the bundled ffmpeg.
 ffmpeg="$("$py" -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')"

@@ -27,6 +27,9 @@ class AcceptedJob(FileUrls):
     kind: str
     reused: bool = Field(False, description="True when an identical earlier request's job was reused.")
     message: str | None = Field(None, description="With wait=true, when the wait ended before the job did.")
+    error: str | None = Field(
+        None, description="With a 504: the same sentence, with the file_id, for clients that show only `error`."
+    )
 
 
 class JobStatusBody(BaseModel):

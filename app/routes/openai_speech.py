@@ -12,7 +12,6 @@ from app.errors import UnprocessableInput
 from app.routes.models import ErrorBody, OpenAiModels, OpenAiVoices
 from app.routes.responses import BINARY
 from app.services.inline_speech import STREAM_MEDIA_TYPES
-from app.services.storage import new_file_id
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
@@ -47,8 +46,9 @@ async def create_speech(body: SpeechBody, tts: TtsDep, inline_speech: InlineSpee
         voice = None
     speech = await tts.prepare(body.input, voice, body.speed, body.lang_code, body.response_format)
     media_type = STREAM_MEDIA_TYPES[body.response_format]
-    # a unique name with the format's extension, so n8n and browsers store it as audio (it is not kept here)
-    headers = {"Content-Disposition": f'attachment; filename="{new_file_id()}.{body.response_format}"'}
+    # named with the format's extension, so n8n and browsers store it as audio; not a stored file's id (it is
+    # not kept here), so nobody takes it for one
+    headers = {"Content-Disposition": f'attachment; filename="speech.{body.response_format}"'}
     if body.stream:
         return StreamingResponse(await inline_speech.admit_stream(speech), media_type=media_type, headers=headers)
     return Response(await inline_speech.speak(speech), media_type=media_type, headers=headers)

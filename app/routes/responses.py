@@ -121,8 +121,13 @@ def file_urls(request: Request, file_id: str) -> FileUrls:
     )
 
 
-def job_accepted(request: Request, job: Job, message: str | None = None, reused: bool = False) -> AcceptedJob:
-    """The 202 body; `message` only when there is something to say (it is left out otherwise)."""
+def job_accepted(
+    request: Request, job: Job, message: str | None = None, reused: bool = False, error: bool = False
+) -> AcceptedJob:
+    """The 202 body; `message` only when there is something to say (it is left out otherwise), repeated as
+    `error` when the answer is an error (a 504 after a wait)."""
     urls = file_urls(request, job.id).model_dump()
     extra = {"message": message} if message else {}
+    if message and error:
+        extra["error"] = message
     return AcceptedJob(file_id=job.id, status=job.status, kind=job.kind, reused=reused, **urls, **extra)

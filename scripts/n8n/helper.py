@@ -14,6 +14,7 @@ n8n's docker image); `prepare` rewrites both for the check's temporary server an
 """
 
 import json
+import os
 import re
 import socket
 import sys
@@ -32,11 +33,23 @@ def free_port() -> None:
         print(s.getsockname()[1])
 
 
+def _longer_texts(workflow: dict, repeat: int) -> None:
+    """Each item's text said `repeat` times (N8N_TEXT_REPEAT), so that every job is slow."""
+    for node in workflow["nodes"]:
+        if node["name"] == "Sentences":
+            code = node["parameters"]["jsCode"]
+            longer = rf"text: Array({repeat}).fill(\1).join(' ')"
+            node["parameters"]["jsCode"] = re.sub(r"text: (`[^`]*`)", longer, code)
+
+
 def prepare(src: str, dst: str, url: str, files_dir: str) -> None:
     text = Path(src).read_text(encoding="utf-8")
     text = text.replace(WORKFLOW_SERVER, url.rstrip("/")).replace(WORKFLOW_FILES, files_dir.rstrip("/"))
-    json.loads(text)  # still valid
-    Path(dst).write_text(text, encoding="utf-8")
+    workflow = json.loads(text)  # still valid
+    repeat = int(os.environ.get("N8N_TEXT_REPEAT", "1"))
+    if repeat > 1:
+        _longer_texts(workflow, repeat)
+    Path(dst).write_text(json.dumps(workflow, indent=2), encoding="utf-8")
 
 
 def field(path: str, key: str) -> None:

@@ -5,6 +5,7 @@ and started again, and no job answered 202 is ever lost or finished twice."""
 
 import contextlib
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import redis
 
@@ -196,6 +198,39 @@ def test_a_full_cluster_answers_429_with_retry_after_and_no_worker_runs_past_its
         assert all(int(a.headers["retry-after"]) >= 1 and "busy" in a.json()["error"] for a in refused)
         assert seen and all(w["running"].get("tts", 0) <= w["caps"]["tts"] for w in seen)
         assert max(sum(w["running"].values()) for w in seen) >= 1
+    finally:
+        narrow.stop()
+        live.webs.remove(narrow)
+
+
+@contextlib.contextmanager
+def frozen_workers(live: Cluster) -> Iterator[None]:
+    """Every worker's child processes (its engine) stopped with SIGSTOP: jobs stall while the workers beat on."""
+    children = [c for w in live.workers if w.process for c in psutil.Process(w.process.pid).children(recursive=True)]
+    for child in children:
+        child.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.send_signal(signal.SIGCONT)
+
+
+def test_a_retry_through_a_full_cluster_reattaches_to_its_job_and_only_new_work_gets_429(live: Cluster) -> None:
+    narrow = live.add_web(MAX_QUEUED_JOBS="1")
+    texts = [f"{n}. {LONG_TEXT[:150]}" for n in range(4)]
+    try:
+        with frozen_workers(live):
+            first = [narrow.client.post(TTS, data={"text": text}) for text in texts[:3]]
+            ids = [submitted(answer) for answer in first]  # two slots and one place in the room
+            refused = narrow.client.post(TTS, data={"text": texts[3]})
+            assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+            again = narrow.client.post(TTS, data={"text": texts[0]})
+            assert again.status_code == 202, again.text
+            assert again.json()["file_id"] == ids[0] and again.json()["reused"] is True
+        for file_id in ids:
+            assert wait_until_ended(narrow, file_id)["status"] == "ready"
     finally:
         narrow.stop()
         live.webs.remove(narrow)
