@@ -5,16 +5,20 @@ closes what it had already opened. An engine process handed in (tests share one)
 """
 
 import asyncio
+import functools
 import logging
 import math
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
+import psutil
+
 from app.config import Settings
 from app.errors import EngineUnavailable
 from app.guide_log import guide_lines
 from app.limits import Admission, CpuBudget
+from app.memory_room import MemoryRoom
 from app.resources import Resources
 from app.services.child_process import ChildProcess
 from app.services.database import Database
@@ -32,7 +36,7 @@ from app.services.storage import LocalStorage
 from app.services.stt.align_job import make_align_handler
 from app.services.stt.job import make_transcribe_handler
 from app.services.stt.service import SttService
-from app.services.system_stats import SystemStats
+from app.services.system_stats import SystemStats, tree_rss_bytes
 from app.services.tts.engine_process import start_engine_process, tts_service_on
 from app.services.tts.job import make_tts_handler
 from app.services.tts.service import TtsService
@@ -83,6 +87,13 @@ def describe_limits(settings: Settings, budget: CpuBudget, resources: Resources 
         f"heavy work at nice {budget.nice} on cores {list(budget.pinned_cores) or 'all'}",
         resources.log_line(),
     ]
+
+
+def memory_room(resources: Resources) -> MemoryRoom | None:
+    """Admission by memory where a cgroup sets a limit (Docker `-m`, Kubernetes, systemd MemoryMax=)."""
+    if not resources.memory_from_cgroup or resources.memory_bytes is None:
+        return None
+    return MemoryRoom(resources.memory_bytes, functools.partial(tree_rss_bytes, psutil.Process()))
 
 
 def job_handlers(tts: TtsService, ffmpeg: Ffmpeg, files: Files, stt: SttService) -> dict[str, Handler]:
@@ -139,6 +150,7 @@ async def open_services(settings: Settings, engine: ChildProcess | None = None) 
             settings.max_queued_jobs,
             max_queue_wait_s=settings.max_queue_wait_s,
             max_queue_wait_async_s=settings.max_queue_wait_async_s or math.inf,
+            memory=memory_room(resources),
         )
         heavy = HeavyWork(admission, budget, settings.max_concurrent_heavy_tasks, settings.job_timeout_s)
         stack.push_async_callback(heavy.shutdown)

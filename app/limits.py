@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.cgroups import CgroupLimits
-from app.errors import Busy
+from app.errors import Busy, ServiceUnavailable
+from app.memory_room import MemoryRoom
 from app.resources import affinity_cores
 
 log = logging.getLogger("app.limits")
@@ -152,8 +153,10 @@ class Admission:
         clock: Callable[[], float] = time.monotonic,
         max_queue_wait_s: float = math.inf,
         max_queue_wait_async_s: float = math.inf,
+        memory: MemoryRoom | None = None,
     ) -> None:
         self.caps = dict(caps)
+        self.memory = memory
         self.heavy_cap = heavy_cap
         self.max_queued = max_queued
         self.max_queue_wait_s = max_queue_wait_s
@@ -169,7 +172,9 @@ class Admission:
         self.rejected = 0
 
     def _fits(self, kind: str) -> bool:
-        return self._stats[kind].running < self.caps[kind] and self._heavy_running < self.heavy_cap
+        if self._stats[kind].running >= self.caps[kind] or self._heavy_running >= self.heavy_cap:
+            return False
+        return self.memory is None or self.memory.fits(kind, alone=self._heavy_running == 0)
 
     def _start(self, ticket: Ticket) -> None:
         stats = self._stats[ticket.kind]
@@ -177,6 +182,8 @@ class Admission:
         stats.peak_running = max(stats.peak_running, stats.running)
         self._heavy_running += 1
         self._peak_heavy = max(self._peak_heavy, self._heavy_running)
+        if self.memory is not None:
+            self.memory.start(id(ticket), ticket.kind)
         ticket.granted.set()
 
     def _can_start(self, kind: str) -> bool:
@@ -219,6 +226,7 @@ class Admission:
         `finish_within_s`: the caller waits that long for the end (wait=true); `client`: who is asking, so
         that one who comes back early is not promised a second time; `detached`: the caller is answered at
         once (202) and polls, so its queued start is bounded by MAX_QUEUE_WAIT_ASYNC_S, not MAX_QUEUE_WAIT_S."""
+        self._check_memory(kind)
         with self._lock:
             ticket = Ticket(kind)
             if self._can_start(kind):
@@ -248,8 +256,15 @@ class Admission:
         with self._lock:
             return self._can_start(kind) or self._can_wait(kind, None, self._door_bound_s())
 
+    def _check_memory(self, kind: str) -> None:
+        """503 naming both figures when even alone a `kind` job cannot fit the memory limit."""
+        reason = self.memory.too_small(kind) if self.memory is not None else None
+        if reason is not None:
+            raise ServiceUnavailable(reason)
+
     def check_room(self, kind: str, client: str | None = None) -> None:
         """Raise `Busy` when `admit(kind)` would, admitting nothing: refuses a request before its body is read."""
+        self._check_memory(kind)
         with self._lock:
             bound = self._door_bound_s()
             if self._can_start(kind) or self._can_wait(kind, None, bound):
@@ -296,6 +311,8 @@ class Admission:
             if ticket.granted.is_set():
                 self._stats[ticket.kind].running -= 1
                 self._heavy_running -= 1
+                if self.memory is not None:
+                    self.memory.end(id(ticket))
                 if duration_s is not None:
                     self._durations[ticket.kind].append(duration_s)
             elif ticket in self._waiting:
@@ -339,6 +356,7 @@ class Admission:
                     "peak_running": self._peak_heavy,
                 },
                 "queued_total": len(self._waiting),
+                **({"memory": self.memory.snapshot()} if self.memory is not None else {}),
                 "max_queued": self.max_queued,
                 "rejected": self.rejected,
                 "kinds": {

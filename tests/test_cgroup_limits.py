@@ -107,6 +107,8 @@ def test_the_server_in_a_half_cpu_one_gib_cgroup_sees_and_shows_both_limits(
         assert resources["cpu"]["cgroup_quota_cpus"] == 0.5 and resources["cpu"]["cores"] == 1
         assert str(made_group.cpu_file) in resources["cpu"]["source"]
     assert status["budget"]["cores"] == 1
+    memory = status["admission"]["memory"]  # heavy work is admitted by memory too, inside the limit
+    assert memory["limit_mb"] == 1024.0 and 0 < memory["resident_mb"] < 1024 and memory["reserved_mb"] == 0
     assert f"memory 1,024 MB from cgroup memory limit ({made_group.memory_file})" in log.read_text()
 
 
