@@ -181,3 +181,5 @@ def test_health_and_status_show_cpu_and_memory_as_seen_and_from_where(torch_serv
         assert resources["cpu"] == seen["cpu"]
         assert resources["memory"]["source"] == seen["memory"]["source"]
         assert resources["memory"]["limit_mb"] > 0
+    models = torch_server.client.get("/health").json()["models_resident_mb"]
+    assert models["tts_engine"] > 50 and "whisper" in models  # null until a transcription loads Whisper

@@ -136,6 +136,9 @@ class Health(BaseModel):
     tts: TtsHealth
     stt: SttInfo
     resources: ResourcesInfo = Field(description="CPU and memory as this process sees them, and from where.")
+    models_resident_mb: dict[str, float | None] = Field(
+        description="What each model's process holds now (RSS, MB): tts_engine, whisper; null when not loaded."
+    )
     cluster: ClusterHealth | None = None
 
 
