@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from app.config import Settings
+from app.resources import Resources
 from app.services.child_process import ChildProcess
 from app.services.database import Database
 from app.services.files import Files
@@ -30,6 +31,7 @@ from app.wiring import (
     heavy_work,
     job_handlers,
     local_admission,
+    memory_room,
     settings_ffmpeg,
     speech,
     speech_to_text,
@@ -56,13 +58,14 @@ def _settle_interrupted(runner: JobRunner, settings: Settings) -> None:
 async def open_local_services(settings: Settings, engine: ChildProcess | None = None) -> AsyncIterator[Services]:
     """Jobs and files in SQLite and on disk, heavy work in this process's pool and its engine processes."""
     async with AsyncExitStack() as stack:
-        budget = cpu_budget(settings)
+        resources = Resources.seen()
+        budget = cpu_budget(settings, resources)
         jobs, files = _records(stack, settings)
-        admission = local_admission(settings)
+        admission = local_admission(settings, memory=memory_room(resources))
         heavy = heavy_work(stack, settings, admission, budget)
         ffmpeg = settings_ffmpeg(settings)
         engine, tts = await speech(stack, settings, budget, engine)
-        system_stats = SystemStats(budget, admission, tts, settings, engine)
+        system_stats = SystemStats(budget, admission, tts, settings, engine, resources=resources)
         metrics = Metrics(admission, system_stats)
         webhooks = WebhookSender(jobs, settings.webhook_secret, settings.allow_private_urls)
         stt = speech_to_text(stack, settings, budget)

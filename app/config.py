@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     max_concurrent_video: int = Field(1, ge=1)
     max_concurrent_audio: int = Field(2, ge=1, description="Audio tool jobs (one ffmpeg process each).")
     max_concurrent_stt: int = Field(1, ge=1, description="Transcription and alignment jobs (Whisper).")
+    stt_idle_unload_s: float = Field(
+        300.0, ge=0, description="The Whisper process ends after this long unused (0 = kept); the next use loads it."
+    )
     max_concurrent_heavy_tasks: int = Field(3, ge=1)
     max_queued_jobs: int = Field(50, ge=0, description="Hard ceiling on the waiting room's places.")
     max_queue_wait_s: float = Field(

@@ -16,11 +16,13 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from app.errors import Busy
+from app.cgroups import CgroupLimits
+from app.errors import Busy, ServiceUnavailable
 from app.jobs.kinds import typical_duration_s
+from app.memory_room import MemoryRoom
+from app.resources import affinity_cores
 
 log = logging.getLogger("app.limits")
 
@@ -28,29 +30,15 @@ MAX_RETRY_AFTER_S = 600
 MAX_PROMISES = 10_000  # refusals remembered per kind for spreading Retry-After
 
 
-def _cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup")) -> float | None:
-    """CPUs allowed by cgroup v2 `cpu.max` (or v1 cfs quota) under `root`, None when unlimited."""
-    v2 = root / "cpu.max"
-    try:
-        if v2.exists():
-            quota, period = v2.read_text().split()[:2]
-            return None if quota == "max" else int(quota) / int(period)
-        q = root / "cpu" / "cpu.cfs_quota_us"
-        p = root / "cpu" / "cpu.cfs_period_us"
-        if q.exists() and p.exists():
-            quota_us = int(q.read_text())
-            return None if quota_us <= 0 else quota_us / int(p.read_text())
-    except (OSError, ValueError):
-        return None
-    return None
+def _cgroup_cpu_limit() -> float | None:
+    """CPUs allowed by this process's cgroup quota (the tightest up its tree, v1 or v2); None when unlimited."""
+    limit = CgroupLimits.read().cpu
+    return None if limit is None else limit.value
 
 
 def available_cores() -> list[int]:
     """The CPU ids this process may use (affinity), cut to the cgroup quota."""
-    try:
-        ids = sorted(os.sched_getaffinity(0))
-    except AttributeError:
-        ids = list(range(os.cpu_count() or 1))
+    ids = affinity_cores()
     limit = _cgroup_cpu_limit()
     if limit is not None:
         ids = ids[: max(1, math.floor(limit))]
@@ -165,8 +153,10 @@ class Admission:
         clock: Callable[[], float] = time.monotonic,
         max_queue_wait_s: float = math.inf,
         max_queue_wait_async_s: float = math.inf,
+        memory: MemoryRoom | None = None,
     ) -> None:
         self.caps = dict(caps)
+        self.memory = memory
         self.heavy_cap = heavy_cap
         self.max_queued = max_queued
         self.max_queue_wait_s = max_queue_wait_s
@@ -182,7 +172,9 @@ class Admission:
         self.rejected = 0
 
     def _fits(self, kind: str) -> bool:
-        return self._stats[kind].running < self.caps[kind] and self._heavy_running < self.heavy_cap
+        if self._stats[kind].running >= self.caps[kind] or self._heavy_running >= self.heavy_cap:
+            return False
+        return self.memory is None or self.memory.fits(kind, alone=self._heavy_running == 0)
 
     def _start(self, ticket: Ticket) -> None:
         stats = self._stats[ticket.kind]
@@ -190,6 +182,8 @@ class Admission:
         stats.peak_running = max(stats.peak_running, stats.running)
         self._heavy_running += 1
         self._peak_heavy = max(self._peak_heavy, self._heavy_running)
+        if self.memory is not None:
+            self.memory.start(id(ticket), ticket.kind)
         ticket.granted.set()
 
     def _can_start(self, kind: str) -> bool:
@@ -232,6 +226,7 @@ class Admission:
         `finish_within_s`: the caller waits that long for the end (wait=true); `client`: who is asking, so
         that one who comes back early is not promised a second time; `detached`: the caller is answered at
         once (202) and polls, so its queued start is bounded by MAX_QUEUE_WAIT_ASYNC_S, not MAX_QUEUE_WAIT_S."""
+        self._check_memory(kind)
         with self._lock:
             ticket = Ticket(kind)
             if self._can_start(kind):
@@ -261,8 +256,15 @@ class Admission:
         with self._lock:
             return self._can_start(kind) or self._can_wait(kind, None, self._door_bound_s())
 
+    def _check_memory(self, kind: str) -> None:
+        """503 naming both figures when even alone a `kind` job cannot fit the memory limit."""
+        reason = self.memory.too_small(kind) if self.memory is not None else None
+        if reason is not None:
+            raise ServiceUnavailable(reason)
+
     def check_room(self, kind: str, client: str | None = None) -> None:
         """Raise `Busy` when `admit(kind)` would, admitting nothing: refuses a request before its body is read."""
+        self._check_memory(kind)
         with self._lock:
             bound = self._door_bound_s()
             if self._can_start(kind) or self._can_wait(kind, None, bound):
@@ -309,6 +311,8 @@ class Admission:
             if ticket.granted.is_set():
                 self._stats[ticket.kind].running -= 1
                 self._heavy_running -= 1
+                if self.memory is not None:
+                    self.memory.end(id(ticket))
                 if duration_s is not None:
                     self._durations[ticket.kind].append(duration_s)
             elif ticket in self._waiting:
@@ -352,6 +356,7 @@ class Admission:
                     "peak_running": self._peak_heavy,
                 },
                 "queued_total": len(self._waiting),
+                **({"memory": self.memory.snapshot()} if self.memory is not None else {}),
                 "max_queued": self.max_queued,
                 "rejected": self.rejected,
                 "kinds": {

@@ -7,14 +7,20 @@ Nothing here imports a root or HTTP code.
 """
 
 import asyncio
+import functools
 import logging
 import math
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
+import psutil
+
 from app.config import Settings
 from app.errors import EngineUnavailable
+from app.guide_log import guide_lines
 from app.limits import Admission, CpuBudget
+from app.memory_room import MemoryRoom
+from app.resources import Resources
 from app.services.child_process import ChildProcess
 from app.services.ffmpeg import Ffmpeg
 from app.services.files import Files
@@ -26,7 +32,7 @@ from app.services.runner import Handler
 from app.services.stt.align_job import make_align_handler
 from app.services.stt.job import make_transcribe_handler
 from app.services.stt.service import SttService
-from app.services.system_stats import SystemStats
+from app.services.system_stats import SystemStats, tree_rss_bytes
 from app.services.tts.engine_process import start_engine_process, tts_service_on
 from app.services.tts.job import make_tts_handler
 from app.services.tts.service import TtsService
@@ -64,28 +70,36 @@ def _async_bound(settings: Settings) -> str:
     return "up to the ceiling" if bound is None else f"within {bound:g} s"
 
 
-def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
-    cap = settings.max_cpu_threads or "none"
+def describe_limits(settings: Settings, budget: CpuBudget, resources: Resources | None = None) -> list[str]:
+    """The startup log's lines: caps, threads and the limit that decided them, CPU and memory as seen."""
+    resources = resources or Resources.seen()
     timeouts = ", ".join(f"{kind}={seconds:g}" for kind, seconds in settings.job_timeout_s.items())
     caps = " ".join(f"{kind}={cap}" for kind, cap in settings.kind_caps().items())
     return [
+        *guide_lines(settings, budget),
         f"caps: {caps} "
         f"heavy={settings.max_concurrent_heavy_tasks} queue={settings.max_queued_jobs} "
         f"(waiting requests starting within {settings.max_queue_wait_s:g} s, submissions "
         f"{_async_bound(settings)}); time limits (s): {timeouts}",
-        f"{budget.cores} cores available, using {budget.threads} threads (limit: MAX_CPU_THREADS={cap}, "
-        f"CPU_USAGE_LIMIT={settings.cpu_usage_limit})",
         f"heavy work at nice {budget.nice} on cores {list(budget.pinned_cores) or 'all'}",
+        resources.log_line(),
     ]
 
 
-def cpu_budget(settings: Settings, announce: bool = True) -> CpuBudget:
+def cpu_budget(settings: Settings, resources: Resources | None = None, announce: bool = True) -> CpuBudget:
     """The CPU budget of heavy work; `announce` logs the limits once, at the start of a root that runs jobs."""
     budget = CpuBudget.from_limits(settings.max_cpu_threads, settings.cpu_usage_limit, settings.heavy_nice)
     if announce:
-        for line in describe_limits(settings, budget):
+        for line in describe_limits(settings, budget, resources):
             log.info(line)
     return budget
+
+
+def memory_room(resources: Resources) -> MemoryRoom | None:
+    """Admission by memory where a cgroup sets a limit (Docker `-m`, Kubernetes, systemd MemoryMax=)."""
+    if not resources.memory_from_cgroup or resources.memory_bytes is None:
+        return None
+    return MemoryRoom(resources.memory_bytes, functools.partial(tree_rss_bytes, psutil.Process()))
 
 
 def settings_ffmpeg(settings: Settings) -> Ffmpeg:
@@ -93,14 +107,16 @@ def settings_ffmpeg(settings: Settings) -> Ffmpeg:
     return Ffmpeg.locate(settings.ffmpeg_binary)
 
 
-def local_admission(settings: Settings, max_queued: int | None = None) -> Admission:
-    """Admission on this machine's caps; `max_queued` replaces MAX_QUEUED_JOBS (a worker's room is its own)."""
+def local_admission(settings: Settings, max_queued: int | None = None, memory: MemoryRoom | None = None) -> Admission:
+    """Admission on this machine's caps (and its memory, where a limit is set); `max_queued` replaces
+    MAX_QUEUED_JOBS (a worker's room is its own)."""
     return Admission(
         settings.kind_caps(),
         settings.max_concurrent_heavy_tasks,
         settings.max_queued_jobs if max_queued is None else max_queued,
         max_queue_wait_s=settings.max_queue_wait_s,
         max_queue_wait_async_s=settings.max_queue_wait_async_s or math.inf,
+        memory=memory,
     )
 
 

@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.resources import ResourcesInfo
 from app.services.jobs import JobStatus
 from app.services.stt.service import SttInfo
 from app.services.tts.service import EngineInfo, TtsHealth
@@ -134,6 +135,10 @@ class Health(BaseModel):
     status: str
     tts: TtsHealth
     stt: SttInfo
+    resources: ResourcesInfo = Field(description="CPU and memory as this process sees them, and from where.")
+    models_resident_mb: dict[str, float | None] = Field(
+        description="What each model's process holds now (RSS, MB): tts_engine, whisper; null when not loaded."
+    )
     cluster: ClusterHealth | None = None
 
 
@@ -149,6 +154,7 @@ class SystemStatus(BaseModel):
     budget: dict[str, Any]
     cpu: dict[str, Any]
     memory: dict[str, float]
+    resources: ResourcesInfo = Field(description="CPU and memory as this process sees them, and from where.")
     load_average: list[float] | None = Field(description="1, 5 and 15 minutes; None where the system does not say.")
     admission: dict[str, Any]
     recent_jobs: list[dict[str, Any]]
