@@ -58,14 +58,14 @@ class Settings(BaseSettings):
     max_queue_wait_s: float = Field(
         120.0,
         ge=0,
-        description="A request that waits for its answer (wait=true, the OpenAI route) queues only when its "
-        "estimated start is within this.",
+        description="A wait=true request is held only when its job's estimated start is within this (else the job "
+        "is queued and the request answered at once with the file_id); the OpenAI speech route queues only within it.",
     )
     max_queue_wait_async_s: float | None = Field(
         None,
         ge=0,
-        description="The same bound for submissions answered at once with 202 (default: none; they queue until "
-        "MAX_QUEUED_JOBS).",
+        description="A queued job must start within this, or the request gets 429 (default: none; job requests "
+        "queue until MAX_QUEUED_JOBS).",
     )
     max_cpu_threads: int = Field(0, ge=0, description="0 = no cap beyond the cores and CPU_USAGE_LIMIT")
     cpu_usage_limit: float = Field(0.5, gt=0.0, le=1.0)

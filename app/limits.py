@@ -102,6 +102,8 @@ class Ticket:
     kind: str
     granted: asyncio.Event = field(default_factory=asyncio.Event)
     released: bool = False
+    starts_in_s: float = 0.0
+    """When admitted: the estimated wait for its slots (0 when it started at once)."""
 
 
 class RetryPromises:
@@ -234,6 +236,7 @@ class Admission:
                 return ticket
             bound = self.queue_bound_s(detached)
             if self._can_wait(kind, finish_within_s, bound):
+                ticket.starts_in_s = self._estimated_start_s(kind)
                 self._waiting.append(ticket)
                 stats = self._stats[kind]
                 stats.queued += 1

@@ -125,17 +125,23 @@ def test_without_wait_twelve_items_get_twelve_job_ids_and_no_orphan_job(server_f
 
 
 def test_submissions_queue_to_the_rooms_ceiling_however_long_the_wait_would_be(server_factory) -> None:
-    """MAX_QUEUE_WAIT_S bounds only requests that wait for their answer: with recent jobs taking minutes, a
-    submission still gets a place and a 202; a wait=true request is refused at once with Retry-After."""
-    server = server_factory(max_concurrent_tts=1, max_concurrent_heavy_tasks=1, max_queued_jobs=3, max_queue_wait_s=1)
+    """MAX_QUEUE_WAIT_S bounds only how long a request is held: with the start estimated past it, a submission
+    gets its place and a 202, and a wait=true request its place and, at once, the 504 of an expired wait with
+    the file_id; its retry waits for that job. Only the room's ceiling refuses."""
+    server = server_factory(max_concurrent_tts=1, max_concurrent_heavy_tasks=1, max_queued_jobs=4, max_queue_wait_s=1)
     with server.frozen_engine():
         submitted = [server.client.post(TTS, data={"text": sentence(i)}) for i in range(4)]
         assert codes(submitted) == [202] * 4, "one slot and three places, whatever the estimate says"
         waiting = server.client.post(TTS, data={"text": sentence(5), "wait": "true"})
-        assert waiting.status_code == 429 and int(waiting.headers["retry-after"]) >= 1
+        assert waiting.status_code == 504 and int(waiting.headers["retry-after"]) >= 1
+        queued_id = waiting.json()["file_id"]
+        assert queued_id in waiting.json()["error"] and "starts in about" in waiting.json()["error"]
         over = server.client.post(TTS, data={"text": sentence(6)})
         assert over.status_code == 429 and "waiting room are taken" in over.json()["error"]
+    retried = server.client.post(TTS, data={"text": sentence(5), "wait": "true"})
+    assert retried.status_code == 200 and retried.headers["x-file-id"] == queued_id
     assert [server.wait_for(a.json()["file_id"], timeout=120)["status"] for a in submitted] == ["ready"] * 4
+    assert len(tts_jobs(server)) == 5, "no job twice"
 
 
 def test_with_wait_a_retry_through_a_full_door_reattaches_and_twelve_items_end_as_twelve_files(

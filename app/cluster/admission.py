@@ -134,6 +134,8 @@ class ClusterAdmission:
         self._raise_unless_admitted(kind, decision, client, bound)
         if decision.state == "start":
             ticket.granted.set()
+        else:
+            ticket.starts_in_s = max(0, decision.active + 1 - decision.cap) * decision.mean_s / decision.cap
         return ticket
 
     def has_room(self, kind: str) -> bool:

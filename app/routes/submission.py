@@ -13,6 +13,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
+from app.limits import Ticket
 from app.routes.models import FailedJob
 from app.routes.responses import job_accepted, stored_file
 from app.services.folders import check_folder
@@ -59,10 +60,22 @@ async def submit_job(request: Request, services: Services, kind: str, params: Ba
     if existing is not None:
         return await answer(request, services, existing, fields, wait_s, reused=True)
     client = request.headers.get("idempotency-key")
-    ticket = services.admission.admit(kind, finish_within_s=wait_s, client=client, detached=wait_s is None)
+    ticket = services.admission.admit(kind, client=client, detached=True)
     stored_params = {**params.model_dump(mode="json"), "base_url": str(request.base_url).rstrip("/")}
     job = services.runner.submit(kind, stored_params, ticket, fields.name, webhook_url, key, folder)
+    if wait_s is not None and not _worth_holding(services, kind, ticket, wait_s):
+        return await answer(request, services, job, fields, 0.0, reused=False, queued_for_s=ticket.starts_in_s)
     return await answer(request, services, job, fields, wait_s, reused=False)
+
+
+def _worth_holding(services: Services, kind: str, ticket: Ticket, wait_s: float) -> bool:
+    """Whether a wait=true request is held for its job: its start within MAX_QUEUE_WAIT_S and its end within
+    the wait. Otherwise the job is queued all the same and the request answered at once, as if its wait had
+    ended: the same request again (n8n's retry) waits for the same job, never a second one."""
+    starts_in = ticket.starts_in_s
+    return (
+        starts_in <= services.settings.max_queue_wait_s and starts_in + services.admission.mean_duration(kind) <= wait_s
+    )
 
 
 def wait_seconds(services: Services, fields: JobFields) -> float | None:
@@ -73,7 +86,13 @@ def wait_seconds(services: Services, fields: JobFields) -> float | None:
 
 
 async def answer(
-    request: Request, services: Services, job: Job, fields: JobFields, wait_s: float | None, reused: bool
+    request: Request,
+    services: Services,
+    job: Job,
+    fields: JobFields,
+    wait_s: float | None,
+    reused: bool,
+    queued_for_s: float | None = None,
 ) -> Response:
     """202 with the job; with wait=true the file itself, 422 when the job failed, or, when the wait ends
     first, 504 (or 202 when asked) with the `file_id`, so that the same request again waits for the same job."""
@@ -87,11 +106,12 @@ async def answer(
     if final.status == JobStatus.FAILED:
         failed = FailedJob(error=final.error or "The job failed.", file_id=final.id, status=JobStatus.FAILED)
         return _json(failed, 422, headers)
+    waited = f"after waiting {wait_s:g} s" if queued_for_s is None else f"(it starts in about {queued_for_s:.0f} s)"
     message = (
-        f"Job {final.id} (file_id {final.id}) is still {final.status} after waiting {wait_s:g} s; send the same "
-        "request again to wait for the same job (it is not started twice), or poll status_url."
+        f"Job {final.id} (file_id {final.id}) is still {final.status} {waited}; send the same request again to "
+        "wait for the same job (it is not started twice), or poll status_url."
     )
-    retry_after = max(1, round(services.admission.mean_duration(final.kind)))
+    retry_after = max(1, round(queued_for_s or services.admission.mean_duration(final.kind)))
     code = int(fields.wait_timeout_status)
     extra = {"Retry-After": str(retry_after)} if code == 504 else {}
     body = job_accepted(request, final, message, reused=reused, error=code == 504)

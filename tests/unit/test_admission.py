@@ -561,3 +561,11 @@ def test_the_door_lets_through_what_a_detached_submission_could_take() -> None:
         admission.admit("tts", detached=True)
     admission.check_room("tts")
     assert admission.has_room("tts")
+
+
+def test_a_ticket_says_when_its_job_is_expected_to_start() -> None:
+    admission = Admission({"tts": 2, "video": 1}, heavy_cap=3, max_queued=10, clock=FakeClock())
+    started = [admission.admit("tts") for _ in range(2)]
+    queued = [admission.admit("tts", detached=True) for _ in range(3)]
+    assert [t.starts_in_s for t in started] == [0.0, 0.0]
+    assert [t.starts_in_s for t in queued] == [2.5, 5.0, 7.5], "one 5 s job per slot ahead of each"
