@@ -17,7 +17,7 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 	$(PIP) install -q torch==2.13.0 -r requirements-dev.txt
 	touch $@
 
-.PHONY: install run test lint format bench voices
+.PHONY: install run test test-fast lint format bench voices
 install: $(RUNTIME)
 
 run: $(RUNTIME)
@@ -29,6 +29,10 @@ voices: $(RUNTIME)
 
 test: $(DEV)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+# The inner loop: unit and contract tests, no model and no server process (markers: tests/support/tiers.py).
+test-fast: $(DEV)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow and not cluster and not browser"
 
 lint: $(DEV)
 	$(VENV)/bin/ruff format --check .

@@ -13,11 +13,18 @@ from app.limits import CpuBudget
 from app.services.child_process import ChildProcess
 from app.services.tts.engine_process import start_engine_process
 from tests.support.local_server import RunningServer
+from tests.support.tiers import pytest_collection_modifyitems, pytest_runtest_setup  # noqa: F401 (hooks: the tiers)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))  # the load test script, run by test_system
 ENGINE_WORKERS = 8
 """Threads of the shared engine process: more than any test server's MAX_CONCURRENT_HEAVY_TASKS."""
+
+
+@pytest.fixture(scope="session")
+def slow_tier() -> None:
+    """Requested by a fixture that starts a server or loads a model on its own: its tests go to the slow tier
+    (tests/support/tiers.py), out of `make test-fast`."""
 
 
 @pytest.fixture(scope="session")

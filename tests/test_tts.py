@@ -7,6 +7,7 @@ import sys
 import threading
 
 import imageio_ffmpeg
+import pytest
 import soundfile
 
 from tests.conftest import ROOT, RunningServer
@@ -235,6 +236,7 @@ def test_voices_and_languages_are_listed(torch_server: RunningServer) -> None:
     assert all(languages[code]["available"] for code in "abefhip")
 
 
+@pytest.mark.slow  # starts server.py three times
 def test_invalid_settings_stop_startup_naming_the_variable(tmp_path) -> None:
     for variable, value in (("CPU_USAGE_LIMIT", "2"), ("MAX_CONCURRENT_TTS", "0"), ("MAX_QUEUED_JOBS", "many")):
         result = subprocess.run(

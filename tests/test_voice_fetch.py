@@ -39,7 +39,8 @@ def voice_file(seed: int) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def hub() -> Iterator[LocalHub]:
+def hub(slow_tier: None) -> Iterator[LocalHub]:
+    """Voices written by torch (imported for it), served on loopback."""
     local = LocalHub({f"voices/{name}.pt": voice_file(i) for i, name in enumerate(SERVED)}, REPO)
     yield local
     local.stop()

@@ -103,6 +103,7 @@ def test_the_tools_list_offers_every_job_route_with_its_form_and_a_folder_for_it
     assert pcm["file"]["type"] == "file" and pcm["sample_rate"]["default"] == 24000
 
 
+@pytest.mark.slow  # a second pytest run
 def test_without_chromium_only_the_browser_tests_are_skipped_and_the_reason_says_how_to_install_it() -> None:
     command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/browser"]
     environment = {**os.environ, "CHROMIUM_BINARY": "/nowhere/chromium"}

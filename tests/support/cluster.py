@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from tests.support.servers import RedisServer, S3Server, die_with_parent, free_port
+from tests.support.tiers import refuse_in_fast_tier
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "media-test"
@@ -31,6 +32,7 @@ class Process:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        refuse_in_fast_tier(f"starts a cluster process ({self.name})")
         with open(self.log, "ab") as out:  # the process has its own copy of the descriptor
             self.process = subprocess.Popen(
                 self.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent

@@ -18,6 +18,7 @@ from app.limits import Ticket
 from app.main import create_app
 from app.services.child_process import ChildProcess
 from app.serving import MediaServer
+from tests.support.tiers import refuse_in_fast_tier
 
 
 class RunningServer:
@@ -26,6 +27,7 @@ class RunningServer:
     `engine`: a started speech engine process to share (its owner closes it); None: the app starts its own."""
 
     def __init__(self, settings: Settings, engine: ChildProcess | None = None) -> None:
+        refuse_in_fast_tier("starts a server")
         self.settings = settings
         self.app = create_app(settings, engine)
         self.sock = socket.socket()
