@@ -8,6 +8,7 @@ import time
 import psutil
 
 from tests.conftest import RunningServer
+from tests.support.waits import WAIT_S
 
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
 STATUS = "/api/v1/system/status"
@@ -22,7 +23,7 @@ def busy_server(server_factory, **overrides) -> RunningServer:
 def raw_post_headers(server: RunningServer, path: str, content_length: int) -> bytes:
     """Send only the headers of a POST that announces a large body, never the body; the server's answer."""
     host, port = server.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=600) as sock:
+    with socket.create_connection((host, int(port)), timeout=WAIT_S) as sock:
         sock.sendall(
             f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
             f"Content-Length: {content_length}\r\n\r\n".encode()
@@ -102,7 +103,7 @@ def test_speech_runs_in_its_own_process_at_the_heavy_priority_and_cores(server_f
 
 def engine_waiting_on_a_call(server: RunningServer) -> dict:
     """The engine process's status once a call is in flight (the job now waits on the engine)."""
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + WAIT_S
     while (engine := server.client.get(STATUS).json()["engine_process"])["calls_in_flight"] < 1:
         assert time.monotonic() < deadline, "no call ever reached the engine"
         time.sleep(0.02)

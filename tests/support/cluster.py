@@ -14,6 +14,7 @@ import httpx
 
 from tests.support.servers import RedisServer, S3Server, die_with_parent, free_port
 from tests.support.tiers import refuse_in_fast_tier
+from tests.support.waits import WAIT_S
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "media-test"
@@ -81,11 +82,11 @@ class WebNode(Process):
         self.port = free_port()
         super().__init__(name, [sys.executable, "server.py"], {**env, "PORT": str(self.port)}, directory)
         self.url = f"http://127.0.0.1:{self.port}"
-        self.client = httpx.Client(base_url=self.url, timeout=120)
+        self.client = httpx.Client(base_url=self.url, timeout=WAIT_S)
 
     def start(self) -> None:
         super().start()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + WAIT_S
         while time.monotonic() < deadline:
             if not self.alive:
                 raise RuntimeError(f"{self.name} exited:\n{self.tail()}")
@@ -156,7 +157,7 @@ class Cluster:
     def live_workers(self) -> int:
         return self.webs[0].workers() if self.webs else 0
 
-    def wait_for_workers(self, count: int, node: Process | None = None, timeout_s: float = 180) -> None:
+    def wait_for_workers(self, count: int, node: Process | None = None, timeout_s: float = WAIT_S) -> None:
         deadline = time.monotonic() + timeout_s
         while self.live_workers() != count:
             if node is not None and not node.alive:
