@@ -42,19 +42,22 @@ ENGINE_SETTINGS = {
     "kokoro_onnx_model",
     "kokoro_onnx_voices",
     "warmup",
+    "heavy_nice",
 }
 """Overrides that change the engine itself: a server given one starts its own engine process."""
 
 
 def torch_test_settings(storage_path: Path, model_dir: Path, **overrides: Any) -> Settings:
-    """The random-weight torch model, no warm-up, every core (CPU_USAGE_LIMIT=1.0) to keep the suite fast.
-    The load test exercises the real budgets."""
+    """The random-weight torch model, no warm-up, every core (CPU_USAGE_LIMIT=1.0) at the normal priority
+    (HEAVY_NICE=0: work beside the suite does not starve it) to keep the suite fast. The load test exercises the
+    real budgets; a story about priority asks for a nice of its own (and gets its own engine)."""
     values = {
         "storage_path": storage_path,
         "tts_engine": "torch",
         "kokoro_model_dir": model_dir,
         "warmup": False,
         "cpu_usage_limit": 1.0,
+        "heavy_nice": 0,
         **overrides,
     }
     return Settings(**values)
