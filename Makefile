@@ -17,17 +17,21 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 	$(PIP) install -q torch==2.13.0 -r requirements-dev.txt
 	touch $@
 
-.PHONY: install run test test-fast lint format bench voices
-install: $(RUNTIME)
+.PHONY: install run test test-fast lint format bench voices voice-pack
+install: $(RUNTIME) voice-pack
+
+# All 54 Kokoro voices from the npm registry's kokoro-js 1.2.1 into MODEL_CACHE_DIR (once; offline it says why).
+voice-pack: $(RUNTIME)
+	@$(PY) scripts/fetch_voices.py --pack || echo "No voice pack yet: the server fetches it at its first start, or run make voices."
 
 run: $(RUNTIME)
 	$(PY) server.py
 
-# Fetch all 54 Kokoro v1.0 voices (about 0.5 MB each) into MODEL_CACHE_DIR, for a server that goes offline later.
+# The voice pack, then any Kokoro v1.0 voice still missing from the hub, into MODEL_CACHE_DIR.
 voices: $(RUNTIME)
 	$(PY) scripts/fetch_voices.py
 
-test: $(DEV)
+test: $(DEV) voice-pack
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
 
 # The inner loop: unit and contract tests, no model and no server process (markers: tests/support/tiers.py).

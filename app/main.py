@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from app.admission_gate import AdmissionGate, admission_kinds
+from app.agent_tools.server import mount_mcp
 from app.composition import open_services
 from app.config import Settings, load_settings
 from app.error_handlers import install_error_handlers
@@ -16,7 +17,8 @@ from app.routes import alignment as script_alignment
 from app.routes import docs as api_docs
 from app.routes import events as job_events
 from app.routes import files as file_list
-from app.routes import folders, health, jobs, openai_speech, storage, system, tts, upload, video
+from app.routes import folders, health, jobs, openai_speech, short, storage, system, tts, upload, video
+from app.routes import openai_transcription as openai_speech_in
 from app.routes import tool_list as job_tool_list
 from app.routes import transcription as speech_to_text
 from app.routes import web as web_page
@@ -31,7 +33,7 @@ from app.tools.video_routes import router as video_tool_routes
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    async with open_services(app.state.settings, app.state.engine) as services:
+    async with open_services(app.state.settings, app.state.engine) as services, app.state.mcp_sessions.run():
         app.state.services = services
         app.openapi()  # builds every route's handler now rather than on its first request, in the middle of a burst
         gc.collect()
@@ -62,10 +64,12 @@ def create_app(settings: Settings | None = None, engine: ChildProcess | None = N
         storage.router,
         upload.router,
         video.router,
+        short.router,
         jobs.router,
         job_events.router,
         folders.router,
         openai_speech.router,
+        openai_speech_in.router,
         system.router,
         tool_router(all_tools()),
         audio_tool_routes,
@@ -82,4 +86,5 @@ def create_app(settings: Settings | None = None, engine: ChildProcess | None = N
     app.include_router(web_page.router)
     for router in protected:
         app.include_router(router, dependencies=[Depends(require_api_key)], responses=ERROR_RESPONSES)
+    mount_mcp(app)  # /mcp: every job route above as an MCP tool, behind the same key
     return app

@@ -1,13 +1,15 @@
-"""Benchmark transcription: faster-whisper called directly against the same file as a job through the HTTP API.
+"""Benchmark transcription: faster-whisper called directly against the same file as a job through the HTTP API
+and through the OpenAI-compatible route (`POST /v1/audio/transcriptions`, the file uploaded with each request).
 
 Usage: python scripts/bench_stt.py [--threads 2] [--model base] [--runs 3] [--audio FILE]
 
 The audio is 60 s of real speech from the ONNX engine (made once, or `--audio`). The direct call loads the same
 model with the same options and threads, in a thread at the heavy work's nice and cores, as the server's Whisper
-process does; the job is posted with wait=true (dedup off), so its answer is the transcript. Runs alternate;
-medians are compared.
-Prints both times (wall and CPU), their ratios (target <= 1.05), the real-time factors and the peak RSS of the Whisper
-process. On a machine shared with other work the wall times swing; the CPU ratio and the paired ratio swing less.
+process does; the job is posted with wait=true (dedup off), so its answer is the transcript; the OpenAI route
+answers with the transcript itself (json). Runs rotate which goes first; medians are compared.
+Prints the times (wall and CPU), each route's ratio to the direct call (target <= 1.05), the real-time factors and
+the peak RSS of the Whisper process. On a machine shared with other work the wall times swing; the CPU ratio and
+the ratio of the runs side by side swing less.
 """
 
 import argparse
@@ -33,6 +35,7 @@ from tests.support.local_server import RunningServer
 SECONDS = 60.0
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
 ROUTE = "/api/v1/media/audio-tools/transcribe"
+OPENAI_ROUTE = "/v1/audio/transcriptions"
 STORAGE = "/api/v1/media/storage"
 TEXT = (
     "Every morning the small town wakes up slowly. The baker opens his shop before sunrise and the smell of fresh "
@@ -68,6 +71,15 @@ def api_job(server: RunningServer, audio_id: str) -> float:
     start = time.perf_counter()
     response = server.client.post(ROUTE, data={"audio_id": audio_id, "dedup": "false", "wait": "true"})
     assert response.status_code == 200 and response.content, response.text
+    return time.perf_counter() - start
+
+
+def openai_route(server: RunningServer, audio: Path) -> float:
+    """Seconds from the POST (the file sent with it, as OpenAI clients do) to the transcript in hand."""
+    start = time.perf_counter()
+    with audio.open("rb") as file:
+        response = server.client.post(OPENAI_ROUTE, data={"model": "whisper-1"}, files={"file": (audio.name, file)})
+    assert response.status_code == 200 and response.json()["text"], response.text
     return time.perf_counter() - start
 
 
@@ -115,18 +127,14 @@ def peak_rss_mb(pid: int) -> tuple[float, float]:
     return int(fields["VmHWM"].split()[0]) / 1024, int(fields["VmRSS"].split()[0]) / 1024
 
 
-def paired(
-    runs: int, direct: Callable[[], tuple[float, float]], api: Callable[[], tuple[float, float]]
-) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
-    """Runs in pairs, each side first in turn, so both see the same load on a shared machine."""
-    direct_runs, api_runs = [], []
+def rotated(runs: int, sides: dict[str, Callable[[], tuple[float, float]]]) -> dict[str, list[tuple[float, float]]]:
+    """Each run takes every side once, each side first in turn, so all see the same load on a shared machine."""
+    names = list(sides)
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in names}
     for run in range(runs):
-        if run % 2:
-            api_runs.append(api())
-        direct_runs.append(direct())
-        if not run % 2:
-            api_runs.append(api())
-    return direct_runs, api_runs
+        for name in names[run % len(names) :] + names[: run % len(names)]:
+            results[name].append(sides[name]())
+    return results
 
 
 def main() -> None:
@@ -151,40 +159,42 @@ def main() -> None:
         audio_id = upload(server, audio)
         duration = server.client.get(f"{STORAGE}/{audio_id}/info").json()["duration"]
         pool, direct = direct_caller(settings, args.threads)
-        direct(audio), api_job(server, audio_id)  # warm-up: the first call of each pays one-time costs
+        direct(audio), api_job(server, audio_id), openai_route(server, audio)  # warm-up: one-time costs
         pid = server.client.get("/health").json()["stt"]["pid"]
-        direct_runs, api_runs = paired(
+        results = rotated(
             args.runs,
-            lambda: measured(lambda: direct(audio), pid),
-            lambda: measured(lambda: api_job(server, audio_id), pid),
+            {
+                "faster-whisper direct": lambda: measured(lambda: direct(audio), pid),
+                "job via the API": lambda: measured(lambda: api_job(server, audio_id), pid),
+                "OpenAI route": lambda: measured(lambda: openai_route(server, audio), pid),
+            },
         )
         pool.shutdown()
         peak, rss = peak_rss_mb(pid)
     finally:
         server.stop()
-    report(args, duration, direct_runs, api_runs)
+    report(args, duration, results)
     print(f"audio: {audio} (again with --audio)")
     print(f"Whisper process {pid}: peak RSS {peak:.0f} MB (now {rss:.0f} MB)")
 
 
-def report(
-    args: argparse.Namespace, duration: float, direct: list[tuple[float, float]], api: list[tuple[float, float]]
-) -> None:
-    raw, http = (statistics.median(wall for wall, _ in runs) for runs in (direct, api))
-    raw_cpu, http_cpu = (statistics.median(cpu for _, cpu in runs) for runs in (direct, api))
+def report(args: argparse.Namespace, duration: float, results: dict[str, list[tuple[float, float]]]) -> None:
+    walls = {name: statistics.median(wall for wall, _ in runs) for name, runs in results.items()}
+    cpus = {name: statistics.median(cpu for _, cpu in runs) for name, runs in results.items()}
     print(f"\nmodel {args.model}, audio {duration:.1f} s, threads {args.threads}, {args.runs} runs each (medians)")
-    for name, wall, cpu, runs in (
-        ("faster-whisper direct", raw, raw_cpu, direct),
-        ("job via the API", http, http_cpu, api),
-    ):
-        walls = ", ".join(f"{run_wall:.2f}" for run_wall, _ in runs)
-        print(f"{name:22}: {wall:6.2f} s wall, {cpu:6.2f} s CPU (walls {walls})")
-    pairs = statistics.median(
-        api_wall / direct_wall for (direct_wall, _), (api_wall, _) in zip(direct, api, strict=True)
-    )
-    print(f"ratio API / direct: {http / raw:.3f} wall (target <= 1.05), {http_cpu / raw_cpu:.3f} CPU")
-    print(f"median ratio of the runs taken in pairs: {pairs:.3f} wall")
-    print(f"real-time factor: direct {raw / duration:.3f}, API {http / duration:.3f}")
+    for name, runs in results.items():
+        each = ", ".join(f"{run_wall:.2f}" for run_wall, _ in runs)
+        print(f"{name:22}: {walls[name]:6.2f} s wall, {cpus[name]:6.2f} s CPU (walls {each})")
+    direct = "faster-whisper direct"
+    for name in [name for name in results if name != direct]:
+        pairs = statistics.median(
+            route[0] / base[0] for base, route in zip(results[direct], results[name], strict=True)
+        )
+        print(
+            f"{name} / direct: {walls[name] / walls[direct]:.3f} wall (target <= 1.05), "
+            f"{cpus[name] / cpus[direct]:.3f} CPU; median of the runs side by side {pairs:.3f} wall; "
+            f"real-time factor {walls[name] / duration:.3f} (direct {walls[direct] / duration:.3f})"
+        )
 
 
 if __name__ == "__main__":

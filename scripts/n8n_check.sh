@@ -8,17 +8,25 @@
 #    is named <file_id>.<ext>), syntheses the server did (media_jobs_total{outcome="ready"} before/after,
 #    read once the server is idle), TTS jobs created, wall time, the status codes the server gave n8n's
 #    POSTs (200/201/202/429/504, from its log), and the n8n execution's own status, time and error.
+#    Recipes with a credential (n8n's OpenAI node: openai-audio) first get scripts/n8n/credentials/*.json
+#    imported (`n8n import:credentials`), its base URL pointed at the server's /v1; for openai-audio the line
+#    also says whether "Generate audio" gave a file ffmpeg decodes to sound and whether "Transcribe a
+#    recording" heard the sentence (word error rate <= 0.3).
 #
 # Usage: scripts/n8n_check.sh [RECIPE ...]      (default: every scripts/n8n/*.json, by name)
 # Variables:
 #   N8N_CACHE_DIR    where n8n is installed (default $HOME/.cache/media-api-n8n)
 #   N8N_VERSION      n8n version to install (default 2.8.4)
 #   KEEP_TMP=1       keep the temp folder (server log, n8n output) for a look afterwards
-#   MAX_QUEUED_JOBS, WAIT_TIMEOUT_S, DEDUP_WINDOW_S   passed to the server when set; for instance
-#                    MAX_QUEUED_JOBS=2 makes the 12-item bursts meet 429s (Retry On Fail and the error
-#                    output then have work to do), DEDUP_WINDOW_S=0 turns request reuse off.
+#   MAX_QUEUED_JOBS, WAIT_TIMEOUT_S, DEDUP_WINDOW_S, MAX_QUEUE_WAIT_S, MAX_CONCURRENT_TTS,
+#   MAX_CONCURRENT_HEAVY_TASKS, MAX_CPU_THREADS   passed to the server when set (the two caps default to 2);
+#                    for instance MAX_QUEUED_JOBS=2 makes the 12-item bursts meet 429s (Retry On Fail and
+#                    the error output then have work to do), DEDUP_WINDOW_S=0 turns request reuse off.
+#   N8N_TEXT_REPEAT=N  each item's sentence said N times: slow jobs, as on a busy VPS. The slow check of the
+#                    README: N8N_TEXT_REPEAT=12 MAX_CONCURRENT_TTS=1 MAX_CONCURRENT_HEAVY_TASKS=1
+#                    MAX_CPU_THREADS=1 MAX_QUEUE_WAIT_S=30 scripts/n8n_check.sh polling one-node-many-items
 # Needs: .venv (make install), Node 20 with npm, curl, bc; jq only to shorten the /health line.
-# Exit status: 0 when every recipe delivered all its files, 1 otherwise.
+# Exit status: 0 when every recipe delivered all its files (and openai-audio's speech check passed), 1 otherwise.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -32,15 +40,17 @@ n8n="$cache/node_modules/.bin/n8n"
 # What each recipe must deliver: the node whose first output holds the files, the MIME prefix, the count.
 declare -A deliver_node=(
   [one-node-many-items]="Kokoro TTS" [loop-over-items]="Kokoro TTS" [error-output-loop]="Kokoro TTS"
-  [polling]="Download" [captioned-video]="Captioned video"
+  [polling]="Download" [captioned-video]="Captioned video" [openai-audio]="Generate audio"
 )
 declare -A deliver_mime=(
   [one-node-many-items]=audio/wav [loop-over-items]=audio/wav [error-output-loop]=audio/wav
-  [polling]=audio/wav [captioned-video]=video/mp4
+  [polling]=audio/wav [captioned-video]=video/mp4 [openai-audio]=audio/mp3
 )
 declare -A deliver_count=(
-  [one-node-many-items]=12 [loop-over-items]=12 [error-output-loop]=12 [polling]=12 [captioned-video]=1
+  [one-node-many-items]=12 [loop-over-items]=12 [error-output-loop]=12 [polling]=12 [captioned-video]=1 [openai-audio]=1
 )
+# Recipes whose audio is also decoded and transcribed back (helper.py speech).
+declare -A speech_check=([openai-audio]=1)
 
 # ---- 1. n8n, installed once ------------------------------------------------------------------------
 installed_version() { "$n8n" --version 2>/dev/null || true; }
@@ -78,11 +88,12 @@ port="$("$py" "$helper" free-port)"
 url="http://127.0.0.1:$port"
 mkdir -p "$tmp/storage" "$tmp/n8n" "$tmp/n8n-files" "$tmp/workflows" "$tmp/runs"
 optional_env=()
-for name in MAX_QUEUED_JOBS WAIT_TIMEOUT_S DEDUP_WINDOW_S; do
+for name in MAX_QUEUED_JOBS WAIT_TIMEOUT_S DEDUP_WINDOW_S MAX_QUEUE_WAIT_S MAX_CPU_THREADS; do
   [[ -n "${!name:-}" ]] && optional_env+=("$name=${!name}")
 done
 env HOST=127.0.0.1 PORT="$port" STORAGE_PATH="$tmp/storage" HF_HUB_OFFLINE=1 \
-  MAX_CONCURRENT_TTS=2 MAX_CONCURRENT_HEAVY_TASKS=2 CPU_USAGE_LIMIT=1.0 ${optional_env[@]+"${optional_env[@]}"} \
+  MAX_CONCURRENT_TTS="${MAX_CONCURRENT_TTS:-2}" MAX_CONCURRENT_HEAVY_TASKS="${MAX_CONCURRENT_HEAVY_TASKS:-2}" \
+  CPU_USAGE_LIMIT=1.0 ${optional_env[@]+"${optional_env[@]}"} \
   "$py" server.py >"$tmp/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 240); do
@@ -92,7 +103,8 @@ for _ in $(seq 240); do
 done
 health="$(curl -fs "$url/health")" || { echo "server did not answer /health" >&2; tail -20 "$tmp/server.log" >&2; exit 1; }
 echo "server  $url  $(echo "$health" | jq -c '{status, engine: .tts.engine, tts_available: .tts.available}' 2>/dev/null || echo "$health")"
-echo "server  caps: MAX_CONCURRENT_TTS=2 MAX_CONCURRENT_HEAVY_TASKS=2 CPU_USAGE_LIMIT=1.0 ${optional_env[*]+"${optional_env[*]}"}"
+echo "server  caps: MAX_CONCURRENT_TTS=${MAX_CONCURRENT_TTS:-2} MAX_CONCURRENT_HEAVY_TASKS=${MAX_CONCURRENT_HEAVY_TASKS:-2}" \
+  "CPU_USAGE_LIMIT=1.0 ${optional_env[*]+"${optional_env[*]}"} N8N_TEXT_REPEAT=${N8N_TEXT_REPEAT:-1}"
 
 # A 360x640 PNG for the captioned video, made with the bundled ffmpeg.
 ffmpeg="$("$py" -c 'import imageio_ffmpeg; print(imageio_ffmpeg.get_ffmpeg_exe())')"
@@ -112,6 +124,20 @@ if (($#)); then recipes=("$@"); else
   for f in scripts/n8n/*.json; do recipes+=("$(basename "$f" .json)"); done
 fi
 
+# n8n credentials (scripts/n8n/credentials/*.json), pointed at the server, imported before the first recipe
+# that uses one.
+credentials_imported=0
+import_credentials() {
+  local src dst
+  for src in scripts/n8n/credentials/*.json; do
+    dst="$tmp/workflows/credentials-$(basename "$src")"
+    "$py" "$helper" prepare "$src" "$dst" "$url" "$tmp/n8n-files"
+    "$n8n" import:credentials --input="$dst" >"$tmp/runs/credentials.import.log" 2>&1 ||
+      { echo "credentials $src: import failed:" >&2; tail -5 "$tmp/runs/credentials.import.log" >&2; return 1; }
+  done
+  credentials_imported=1
+}
+
 failures=0
 printf '%-20s %-22s %-9s %-8s %-8s %-22s %s\n' recipe delivered syntheses "tts jobs" wall "server answers to POST" "n8n run"
 for recipe in "${recipes[@]}"; do
@@ -119,6 +145,9 @@ for recipe in "${recipes[@]}"; do
   [[ -f "$src" ]] || { echo "no such recipe: $src" >&2; failures=$((failures + 1)); continue; }
   wf="$tmp/workflows/$recipe.json"
   "$py" "$helper" prepare "$src" "$wf" "$url" "$tmp/n8n-files"
+  if ((!credentials_imported)) && grep -q '"credentials"' "$src"; then
+    import_credentials || { failures=$((failures + 1)); continue; }
+  fi
   id="$("$py" "$helper" field "$wf" id)"
   "$n8n" import:workflow --input="$wf" >"$tmp/runs/$recipe.import.log" 2>&1 ||
     { echo "$recipe: import failed:" >&2; tail -5 "$tmp/runs/$recipe.import.log" >&2; failures=$((failures + 1)); continue; }
@@ -142,12 +171,24 @@ for recipe in "${recipes[@]}"; do
   else
     syntheses="$((tts1 - tts0)) tts"
   fi
+  heard=""
+  speech_ok=1
+  if [[ -n "${speech_check[$recipe]:-}" ]]; then
+    heard="$("$py" "$helper" speech "$tmp/runs/$recipe.out" "$wf" "$N8N_USER_FOLDER" "$ffmpeg")" ||
+      heard="FAIL (the speech check stopped: see above)"
+    [[ "$heard" == ok* ]] || speech_ok=0
+    heard=" speech: $heard"
+  fi
   verdict=ok
-  if ((rc != 0 || delivered != want)); then verdict=FAIL; failures=$((failures + 1)); fi
+  if ((rc != 0 || delivered != want || !speech_ok)); then verdict=FAIL; failures=$((failures + 1)); fi
   printf '%-20s %-22s %-9s %-8s %-8s %-22s %s\n' "$recipe" "$delivered/$want ${deliver_mime[$recipe]} $verdict" \
-    "$syntheses" "$((jobs1 - jobs0))" "$(printf '%.1f s' "$wall")" "$answers" "exit=$rc ${summary#delivered=* }"
+    "$syntheses" "$((jobs1 - jobs0))" "$(printf '%.1f s' "$wall")" "$answers" "exit=$rc ${summary#delivered=* }$heard"
 done
 
 echo "n8n $n8n_version, $(nproc) cores. syntheses: media_jobs_total{outcome=\"ready\"} delta once the server is idle;"
 echo "tts jobs: jobs created; server answers: status codes of the POSTs n8n sent (from the server's log)."
+if [[ " ${recipes[*]} " == *" openai-audio "* ]]; then
+  echo "openai-audio: /v1/audio/speech and /v1/audio/transcriptions answer in the request and store nothing (no job,"
+  echo "no file id); speech: the mp3 decoded by ffmpeg, the transcript's word error rate against the sentence (<= 0.3)."
+fi
 ((failures == 0))

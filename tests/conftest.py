@@ -1,6 +1,7 @@
 """Fixtures that build real things: the random-weight Kokoro model, one speech engine process and started
 servers on loopback."""
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,11 @@ from tests.support.tiers import pytest_collection_modifyitems, pytest_runtest_se
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))  # the load test script, run by test_system
+INSTALLED_MODEL_CACHE = Settings().model_cache_dir
+"""MODEL_CACHE_DIR as the server reads it: where `make install` / `make voices` put the Kokoro voice pack."""
+os.environ["MODEL_CACHE_DIR"] = str(Path("~/.cache/media-api-tests/model-cache").expanduser())
+os.environ["KOKORO_VOICES_URL"] = ""
+"""Test servers see only what a test gives them, and never fetch the voice pack from the registry."""
 ENGINE_WORKERS = 8
 """Threads of the shared engine process: more than any test server's MAX_CONCURRENT_HEAVY_TASKS."""
 

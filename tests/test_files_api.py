@@ -448,3 +448,15 @@ def test_the_stream_needs_the_api_key_and_a_server_with_one_open_still_stops(ser
     guarded.stop()
     assert not guarded.thread.is_alive(), "the server did not stop with a stream open"
     assert stream.ended.wait(WAIT_S) and stream.failure is None, stream.failure
+
+
+def test_a_speech_job_reports_progress_chunk_by_chunk_not_zero_then_a_hundred(server: RunningServer) -> None:
+    text = " ".join(f"Sentence number {n} tells the listener something new about the weather today." for n in range(6))
+    watched: list[str] = []
+    stream = EventStream(server, ended(watched))
+    answer = server.client.post("/api/v1/media/audio-tools/tts/kokoro", data={"text": text, "dedup": "false"})
+    watched.append(answer.json()["file_id"])
+    progress = [data["progress"] for name, data in stream.of(watched[0]) if name == "progress"]
+    steps = sorted(set(progress) - {0, 100})
+    assert len(steps) >= 3, f"a step per chunk synthesized: {progress}"
+    assert progress == sorted(progress)

@@ -21,12 +21,14 @@ def busy_server(server_factory, **overrides) -> RunningServer:
     return server_factory(max_concurrent_tts=1, max_concurrent_heavy_tasks=1, max_queued_jobs=0, **overrides)
 
 
-def raw_post_headers(server: RunningServer, path: str, content_length: int) -> bytes:
+def raw_post_headers(
+    server: RunningServer, path: str, content_length: int, content_type: str = "application/x-www-form-urlencoded"
+) -> bytes:
     """Send only the headers of a POST that announces a large body, never the body; the server's answer."""
     host, port = server.base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=WAIT_S) as sock:
         sock.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
             f"Content-Length: {content_length}\r\n\r\n".encode()
         )
         answer = b""

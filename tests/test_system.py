@@ -12,6 +12,7 @@ import psutil
 import pytest
 from load_test import LoadConfig, run_load_test
 
+from app.resources import Resources
 from app.services.system_stats import process_cpu_seconds, tree_cpu_seconds
 from tests.conftest import ROOT, RunningServer
 from tests.support.make_test_model import VOICES
@@ -180,3 +181,15 @@ def test_process_tree_cpu_is_read_finer_than_the_kernel_tick() -> None:
         assert tree_cpu_seconds(psutil.Process()) >= fine
     finally:
         busy.communicate(b"")
+
+
+def test_health_and_status_show_cpu_and_memory_as_seen_and_from_where(torch_server: RunningServer) -> None:
+    seen = Resources.seen().describe()  # this test runs in the server's own process and cgroup
+
+    for path in ("/health", STATUS):
+        resources = torch_server.client.get(path).json()["resources"]
+        assert resources["cpu"] == seen["cpu"]
+        assert resources["memory"]["source"] == seen["memory"]["source"]
+        assert resources["memory"]["limit_mb"] > 0
+    models = torch_server.client.get("/health").json()["models_resident_mb"]
+    assert models["tts_engine"] > 50 and "whisper" in models  # null until a transcription loads Whisper

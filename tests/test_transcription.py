@@ -4,6 +4,7 @@ One server with the real ONNX engine speaks a few short clips once; its Whisper 
 transcription, serves the whole module. The stories that need other settings use the torch test servers.
 """
 
+import logging
 import os
 import re
 from pathlib import Path
@@ -15,6 +16,7 @@ from app.services.model_files import sha256_of
 from app.services.stt.model import assemble_base, digest_file
 from app.services.video.captions import parse_captions
 from tests.conftest import ServerFactory
+from tests.support.cli_server import ended, wait_until
 from tests.support.hearing import wer
 from tests.support.local_server import RunningServer
 from tests.tools.conftest import download, info_of, job_count, make_media, upload_id
@@ -236,3 +238,27 @@ def test_a_busy_stt_slot_answers_429_with_retry_after_and_starts_nothing(
     assert response.status_code == 429, response.text
     assert int(response.headers["retry-after"]) >= 1 and "error" in response.json()
     assert job_count(server) == 0
+
+
+def test_an_idle_whisper_process_is_unloaded_and_the_next_transcription_loads_it_again(
+    server_factory: ServerFactory, clips: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="app.child")
+    server = server_factory(whisper_model="tiny.en", stt_idle_unload_s=0.5)
+    audio_id = upload_id(server, clips["english_wav"], "audio")
+
+    first = transcribe(server, audio_id=audio_id, format="txt")
+    pid = whisper_pids(caplog)[0]
+    wait_until(lambda: ended(pid), "the idle Whisper process to be unloaded")
+    assert server.client.get("/health").json()["stt"]["loaded"] is False
+
+    again = transcribe(server, audio_id=audio_id, format="txt", dedup="false")  # a new job, not the first reused
+    assert wer(ENGLISH, first["text"]) <= 0.2 and again["text"] == first["text"], (first["text"], again["text"])
+    assert whisper_pids(caplog)[1] != pid
+    assert server.services.stt.process is not None and server.services.stt.process.restarts == 0
+
+
+def whisper_pids(caplog: pytest.LogCaptureFixture) -> list[int]:
+    """The pids of the Whisper processes started so far, from their "ready" log lines."""
+    found = (re.fullmatch(r"speech recognizer process (\d+) ready", message) for message in caplog.messages)
+    return [int(match.group(1)) for match in found if match]

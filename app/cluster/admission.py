@@ -10,12 +10,12 @@ from typing import Any
 import redis
 
 from app.cluster import keys
-from app.cluster.keys import KINDS
 from app.cluster.redis_errors import redis_unreachable
 from app.cluster.registry import live_workers
 from app.config import Settings
 from app.errors import Busy, ServiceUnavailable
-from app.limits import DEFAULT_DURATION_S, RetryPromises, Ticket
+from app.jobs.kinds import JobKind, typical_duration_s
+from app.limits import RetryPromises, Ticket
 from app.services.storage import new_file_id
 
 RECENT = 20  # run times kept per kind for the mean
@@ -94,54 +94,70 @@ class ClusterAdmission:
         self._script = client.register_script(ADMIT)
         self.max_queued = settings.max_queued_jobs
         self.max_queue_wait_s = settings.max_queue_wait_s
+        self.max_queue_wait_async_s = settings.max_queue_wait_async_s or math.inf
         self.worker_timeout_ms = int(settings.worker_timeout_s * 1000)
         self.promises = RetryPromises()
         self.rejected = 0
 
-    def _decide(self, kind: str, job_id: str, finish_within_s: float | None) -> Decision:
+    def queue_bound_s(self, detached: bool) -> float:
+        """As `Admission.queue_bound_s`: MAX_QUEUE_WAIT_ASYNC_S for a detached (202) client, else MAX_QUEUE_WAIT_S."""
+        return self.max_queue_wait_async_s if detached else self.max_queue_wait_s
+
+    def _door_bound_s(self) -> float:
+        return max(self.max_queue_wait_s, self.max_queue_wait_async_s)
+
+    def _decide(self, kind: str, job_id: str, finish_within_s: float | None, bound_s: float) -> Decision:
         args: list[str | int | float] = [
             int(time.time() * 1000),
             self.worker_timeout_ms,
             kind,
             job_id,
             self.max_queued,
-            self.max_queue_wait_s if math.isfinite(self.max_queue_wait_s) else 1e12,
+            bound_s if math.isfinite(bound_s) else 1e12,
             -1 if finish_within_s is None else finish_within_s,
-            json.dumps({k: DEFAULT_DURATION_S.get(k, 10.0) for k in KINDS}),
-            json.dumps(list(KINDS)),
+            json.dumps({k: typical_duration_s(k) for k in JobKind}),
+            json.dumps(list(JobKind)),
             keys.PREFIX,
         ]
-        script_keys = [keys.WORKERS, *(keys.active(k) for k in KINDS), *(keys.durations(k) for k in KINDS)]
+        script_keys = [keys.WORKERS, *(keys.active(k) for k in JobKind), *(keys.durations(k) for k in JobKind)]
         with redis_unreachable():
             state, mean, active, cap, queued = self._script(keys=script_keys, args=args)
         return Decision(str(state), float(mean), int(active), int(cap), int(queued))
 
-    def admit(self, kind: str, finish_within_s: float | None = None, client: str | None = None) -> ClusterTicket:
+    def admit(
+        self, kind: str, finish_within_s: float | None = None, client: str | None = None, detached: bool = False
+    ) -> ClusterTicket:
         """Reserve a place for one `kind` job (its id is the ticket's `job_id`), or raise Busy / ServiceUnavailable."""
         ticket = ClusterTicket(kind, job_id=new_file_id())
-        decision = self._decide(kind, ticket.job_id, finish_within_s)
-        self._raise_unless_admitted(kind, decision, client)
+        bound = self.queue_bound_s(detached)
+        decision = self._decide(kind, ticket.job_id, finish_within_s, bound)
+        self._raise_unless_admitted(kind, decision, client, bound)
         if decision.state == "start":
             ticket.granted.set()
         return ticket
 
+    def has_room(self, kind: str) -> bool:
+        """Whether some request for `kind` could be admitted now (nothing reserved, nothing promised)."""
+        return self._decide(kind, "", None, self._door_bound_s()).state in ("start", "queued")
+
     def check_room(self, kind: str, client: str | None = None) -> None:
         """Raise as `admit` would, reserving nothing."""
-        self._raise_unless_admitted(kind, self._decide(kind, "", None), client)
+        bound = self._door_bound_s()
+        self._raise_unless_admitted(kind, self._decide(kind, "", None, bound), client, bound)
 
-    def _raise_unless_admitted(self, kind: str, decision: Decision, client: str | None) -> None:
+    def _raise_unless_admitted(self, kind: str, decision: Decision, client: str | None, bound_s: float) -> None:
         if decision.state == "none":
             raise ServiceUnavailable(NO_WORKER)
         if decision.state == "busy":
             self.rejected += 1
-            retry = self._retry_after(kind, decision, client)
+            retry = self._retry_after(kind, decision, client, bound_s)
             raise Busy(
                 f"The cluster is busy with {kind} jobs (every worker's slots and the waiting room are taken); "
                 f"retry in {retry} s.",
                 retry_after=retry,
             )
 
-    def _retry_after(self, kind: str, decision: Decision, client: str | None) -> int:
+    def _retry_after(self, kind: str, decision: Decision, client: str | None, bound_s: float) -> int:
         """As a single machine computes it (`Admission._promise_retry`), on the cluster's counts."""
         share = decision.mean_s / decision.cap
         queued_here = max(0, decision.active - decision.cap)
@@ -149,7 +165,7 @@ class ClusterAdmission:
             opens_in = (queued_here + 1) * share
         else:
             start = max(0, decision.active + 1 - decision.cap) * share
-            opens_in = max(0.0, start - self.max_queue_wait_s) + share
+            opens_in = max(0.0, start - bound_s) + share
         return self.promises.promise(kind, client, share, opens_in, decision.active * share + share)
 
     def release(self, ticket: Ticket, duration_s: float | None = None) -> None:
@@ -162,13 +178,14 @@ class ClusterAdmission:
     def mean_duration(self, kind: str) -> float:
         with redis_unreachable():
             recent = [float(value) for value in self._redis.lrange(keys.durations(kind), 0, RECENT - 1)]
-        return sum(recent) / len(recent) if recent else DEFAULT_DURATION_S.get(kind, 10.0)
+        return sum(recent) / len(recent) if recent else typical_duration_s(kind)
 
     @property
     def caps(self) -> dict[str, int]:
         """Slots per kind on the live workers."""
         return {
-            kind: sum(w.caps.get(kind, 0) for w in live_workers(self._redis, self.worker_timeout_ms)) for kind in KINDS
+            kind: sum(w.caps.get(kind, 0) for w in live_workers(self._redis, self.worker_timeout_ms))
+            for kind in JobKind
         }
 
     def running(self, kind: str | None = None) -> int:
@@ -179,11 +196,11 @@ class ClusterAdmission:
         """The shape of `Admission.snapshot`, for the cluster, with its workers."""
         workers = live_workers(self._redis, self.worker_timeout_ms)
         with redis_unreachable():
-            active = {kind: int(self._redis.zcard(keys.active(kind))) for kind in KINDS}
-        caps = {kind: sum(w.caps.get(kind, 0) for w in workers) for kind in KINDS}
+            active = {kind: int(self._redis.zcard(keys.active(kind))) for kind in JobKind}
+        caps = {kind: sum(w.caps.get(kind, 0) for w in workers) for kind in JobKind}
         heavy_cap = sum(w.heavy for w in workers)
-        running = {kind: sum(w.running.get(kind, 0) for w in workers) for kind in KINDS}
-        queued = {kind: max(0, active[kind] - running[kind]) for kind in KINDS}
+        running = {kind: sum(w.running.get(kind, 0) for w in workers) for kind in JobKind}
+        queued = {kind: max(0, active[kind] - running[kind]) for kind in JobKind}
         return {
             "heavy": {"running": sum(running.values()), "cap": heavy_cap, "peak_running": sum(running.values())},
             "queued_total": sum(queued.values()),
@@ -198,7 +215,7 @@ class ClusterAdmission:
                     "peak_queued": queued[kind],
                     "recent_durations_s": [round(float(d), 3) for d in self._redis.lrange(keys.durations(kind), 0, -1)],
                 }
-                for kind in KINDS
+                for kind in JobKind
             },
             "workers": [w.describe() for w in workers],
         }

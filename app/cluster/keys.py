@@ -1,8 +1,6 @@
 """The Redis keys of the cluster's own state (the job and file records have theirs in `app.cluster.records`)."""
 
 PREFIX = "media:"
-KINDS = ("tts", "video", "audio", "stt")
-"""The job kinds, each with its own queue and caps."""
 WORKERS = f"{PREFIX}workers"
 """Sorted set: worker id -> time of its last heartbeat (ms)."""
 CATALOG = f"{PREFIX}catalog"

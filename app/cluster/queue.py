@@ -20,6 +20,7 @@ from app.cluster import keys
 from app.cluster.redis_errors import UNREACHABLE
 from app.config import Settings
 from app.errors import ServiceUnavailable
+from app.jobs.kinds import JobKind
 
 ACTOR = "run_job"
 POLL_MS = 100
@@ -52,7 +53,7 @@ def job_id_of(message: "Message[Any] | MessageProxy") -> str:
 def beat(broker: RedisBroker) -> None:
     """Keep this worker's broker heartbeat fresh (Dramatiq beats only when a consumer polls, and a worker whose
     slots are all busy does not poll), and look for dead workers' messages on every kind's queue."""
-    for kind in keys.KINDS:
+    for kind in JobKind:
         broker.do_qsize(kind)
 
 

@@ -8,7 +8,8 @@ import time
 import zipfile
 from collections.abc import AsyncIterator
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import redis
 from dramatiq.brokers.redis import RedisBroker
@@ -20,15 +21,13 @@ from app.cluster.redis_errors import redis_unreachable
 from app.errors import UnprocessableInput
 from app.limits import Ticket
 from app.services.events import EventBus
+from app.services.ffmpeg import ImageFormat
 from app.services.files import Files
 from app.services.heavy import TimedOut
 from app.services.jobs import Job, Jobs, JobStatus
 from app.services.runner import log_transition
 from app.services.tts.job import TtsParams
 from app.services.tts.service import SpeechRequest
-
-if TYPE_CHECKING:
-    from app.tools.video import ImageFormat
 
 log = logging.getLogger("app.cluster")
 ENDED = (JobStatus.READY, JobStatus.FAILED)
@@ -175,7 +174,7 @@ async def frame_on_worker(
     admission: ClusterAdmission,
     video_id: str,
     timestamp: float,
-    fmt: "ImageFormat",
+    fmt: ImageFormat,
     limit_s: float,
 ) -> bytes:
     """GET extract-frame in cluster mode: the frame is grabbed by a worker (an extract-frames job of one timestamp)."""
@@ -185,3 +184,15 @@ async def frame_on_worker(
     archive = await answer_inline(runner, "video", params, admission.admit("video"), limit_s)
     with zipfile.ZipFile(io.BytesIO(archive)) as frames:
         return frames.read(frames.namelist()[0])
+
+
+class ClusterFrames:
+    """`FrameAnswers` of a web node: a worker grabs the frame."""
+
+    def __init__(self, runner: ClusterRunner, admission: ClusterAdmission, limit_s: float) -> None:
+        self._runner = runner
+        self._admission = admission
+        self._limit_s = limit_s
+
+    async def frame(self, video_id: str, source: Path, timestamp: float, fmt: ImageFormat) -> bytes:
+        return await frame_on_worker(self._runner, self._admission, video_id, timestamp, fmt, self._limit_s)

@@ -20,21 +20,19 @@ from dramatiq.broker import Consumer, MessageProxy
 from dramatiq.brokers.redis import RedisBroker
 
 from app.cluster import keys, queue
-from app.cluster.bucket import S3Storage
 from app.cluster.catalog import publish_catalog
 from app.cluster.events import PublishedEvents
-from app.cluster.records import redis_records
 from app.cluster.registry import Heartbeat
-from app.composition import describe_limits, job_handlers
+from app.cluster.stores import open_cluster_stores
 from app.config import Settings
-from app.limits import Admission, CpuBudget
-from app.services.ffmpeg import Ffmpeg
+from app.errors import EngineUnavailable
+from app.jobs.kinds import JobKind
+from app.limits import Admission
 from app.services.heavy import HeavyWork
 from app.services.jobs import Job, Jobs, JobStatus
 from app.services.runner import JobRunner
-from app.services.stt.service import SttService
-from app.services.tts.engine_process import start_engine_process, tts_service_on
 from app.services.webhooks import WebhookSender
+from app.wiring import cpu_budget, heavy_work, job_handlers, local_admission, settings_ffmpeg, speech, speech_to_text
 
 log = logging.getLogger("app.worker")
 RECONCILE_EVERY_S = 30.0
@@ -99,7 +97,7 @@ class JobBookkeeping:
         """Reservations of jobs that were never recorded or ended without giving their place back; and queued jobs
         with no message (their web node died between recording and queueing them), queued again."""
         before = int((time.time() - ORPHAN_AFTER_S) * 1000)
-        for kind in keys.KINDS:
+        for kind in JobKind:
             ids: list[str] = list(self._redis.zrangebyscore(keys.active(kind), "-inf", before))  # type: ignore[arg-type]
             if not ids:
                 continue
@@ -219,45 +217,36 @@ class ClusterWorker:
                 await asyncio.sleep(1.0)
 
 
-def _local_admission(settings: Settings) -> Admission:
-    caps = settings.kind_caps()
-    return Admission(caps, settings.max_concurrent_heavy_tasks, sum(caps.values()))
-
-
 @asynccontextmanager
 async def open_worker(settings: Settings) -> AsyncIterator[ClusterWorker]:
     """Everything a worker runs, closed in reverse on exit."""
     async with AsyncExitStack() as stack:
-        budget = CpuBudget.from_limits(settings.max_cpu_threads, settings.cpu_usage_limit, settings.heavy_nice)
-        for line in describe_limits(settings, budget):
-            log.info(line)
-        admission = _local_admission(settings)
-        heavy = HeavyWork(admission, budget, settings.max_concurrent_heavy_tasks, settings.job_timeout_s)
-        stack.push_async_callback(heavy.shutdown)
-        client = redis.Redis.from_url(str(settings.redis_url), decode_responses=True)
-        stack.callback(client.close)
-        broker = queue.open_broker(settings)
-        stack.callback(broker.close)
-        storage = S3Storage(settings)
-        storage.clear_scratch()
-        jobs, files = redis_records(client, storage)
-        engine = await asyncio.to_thread(start_engine_process, settings, budget)
-        stack.push_async_callback(asyncio.to_thread, engine.close)
-        tts = tts_service_on(engine, settings)
+        budget = cpu_budget(settings)
+        admission = local_admission(settings, max_queued=sum(settings.kind_caps().values()))
+        heavy = heavy_work(stack, settings, admission, budget)
+        stores = open_cluster_stores(stack, settings)
+        client, broker = stores.client, stores.broker
+        engine, tts = await speech(stack, settings, budget)
+        if engine is None:
+            raise EngineUnavailable(tts.unavailable_reason or "the speech engine did not start")
         await asyncio.to_thread(publish_catalog, client, engine.catalog)
-        stt = SttService.from_settings(settings, budget)
-        stack.push_async_callback(asyncio.to_thread, stt.close)
+        stt = speech_to_text(stack, settings, budget)
         heartbeat = Heartbeat(
             client, broker.broker_id, admission.caps, admission.heavy_cap, budget.threads, settings.worker_timeout_s
         )
         bookkeeping = JobBookkeeping(client, heartbeat.worker_id)
-        webhooks = WebhookSender(jobs, settings.webhook_secret, settings.allow_private_urls)
-        handlers = job_handlers(tts, Ffmpeg.locate(settings.ffmpeg_binary), files, stt)
-        events = PublishedEvents(client)
+        webhooks = WebhookSender(stores.jobs, settings.webhook_secret, settings.allow_private_urls)
+        handlers = job_handlers(tts, settings_ffmpeg(settings), stores.files, stt)
         runner = JobRunner(
-            jobs, files, heavy, handlers, [bookkeeping.on_job_end, webhooks], events, bookkeeping.claim_end
+            stores.jobs,
+            stores.files,
+            heavy,
+            handlers,
+            [bookkeeping.on_job_end, webhooks],
+            PublishedEvents(client),
+            bookkeeping.claim_end,
         )
         stack.push_async_callback(runner.shutdown)
         pool = ThreadPoolExecutor(max_workers=sum(admission.caps.values()) + 2, thread_name_prefix="queue")
         stack.callback(pool.shutdown, wait=False, cancel_futures=True)
-        yield ClusterWorker(settings, admission, heavy, broker, jobs, runner, bookkeeping, heartbeat, pool)
+        yield ClusterWorker(settings, admission, heavy, broker, stores.jobs, runner, bookkeeping, heartbeat, pool)

@@ -7,8 +7,9 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from app.deps import RunnerDep
-from app.routes.responses import Record, record_status
+from app.routes.responses import record_status
 from app.services.events import EventBus, JobEvent, SubscriptionEnded
+from app.services.inputs import Record
 
 router = APIRouter(prefix="/api/v1/media", tags=["jobs"])
 

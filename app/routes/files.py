@@ -4,12 +4,13 @@ Included before the storage router: `/list` and `/stats` must win over `/{file_i
 """
 
 import asyncio
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
 from app.deps import FilesDep, JobsDep
 from app.errors import InvalidInput, NotFound
+from app.jobs.kinds import MediaKind
 from app.routes.models import (
     DiskSpace,
     FolderTally,
@@ -20,15 +21,15 @@ from app.routes.models import (
     StorageStats,
     StoredItem,
 )
-from app.routes.responses import file_urls, find_record
+from app.routes.responses import file_urls
 from app.routes.small_body import fields_schema, read_fields
 from app.services.files import Files, Item, ItemFilter
 from app.services.folders import check_file_name, check_folder, folder_filter
+from app.services.inputs import find_record
 from app.services.jobs import JobStatus
 
 router = APIRouter(prefix="/api/v1/media/storage", tags=["files"])
 
-MediaKind = Literal["image", "video", "audio"]
 MAX_PAGE = 500
 
 

@@ -4,7 +4,8 @@ from fastapi import APIRouter, Query
 
 from app.deps import JobsDep
 from app.routes.models import JobList
-from app.routes.responses import Record, record_status
+from app.routes.responses import record_status
+from app.services.inputs import Record
 from app.services.jobs import JobStatus
 
 router = APIRouter(prefix="/api/v1/media", tags=["jobs"])

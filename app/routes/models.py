@@ -4,6 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.resources import ResourcesInfo
 from app.services.jobs import JobStatus
 from app.services.stt.service import SttInfo
 from app.services.tts.service import EngineInfo, TtsHealth
@@ -26,6 +27,9 @@ class AcceptedJob(FileUrls):
     kind: str
     reused: bool = Field(False, description="True when an identical earlier request's job was reused.")
     message: str | None = Field(None, description="With wait=true, when the wait ended before the job did.")
+    error: str | None = Field(
+        None, description="With a 504: the same sentence, with the file_id, for clients that show only `error`."
+    )
 
 
 class JobStatusBody(BaseModel):
@@ -131,6 +135,10 @@ class Health(BaseModel):
     status: str
     tts: TtsHealth
     stt: SttInfo
+    resources: ResourcesInfo = Field(description="CPU and memory as this process sees them, and from where.")
+    models_resident_mb: dict[str, float | None] = Field(
+        description="What each model's process holds now (RSS, MB): tts_engine, whisper; null when not loaded."
+    )
     cluster: ClusterHealth | None = None
 
 
@@ -146,7 +154,8 @@ class SystemStatus(BaseModel):
     budget: dict[str, Any]
     cpu: dict[str, Any]
     memory: dict[str, float]
-    load_average: list[float]
+    resources: ResourcesInfo = Field(description="CPU and memory as this process sees them, and from where.")
+    load_average: list[float] | None = Field(description="1, 5 and 15 minutes; None where the system does not say.")
     admission: dict[str, Any]
     recent_jobs: list[dict[str, Any]]
     model: EngineInfo

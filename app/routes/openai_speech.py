@@ -1,4 +1,5 @@
-"""OpenAI-compatible speech: `POST /v1/audio/speech`, `GET /v1/models`, `GET /v1/audio/voices`."""
+"""OpenAI-compatible speech: `POST /v1/audio/speech`, `GET /v1/models` (speech and transcription models),
+`GET /v1/audio/voices`."""
 
 from typing import Literal
 
@@ -10,9 +11,9 @@ from app.admission_gate import admitted_as
 from app.deps import InlineSpeechDep, TtsDep
 from app.errors import UnprocessableInput
 from app.routes.models import ErrorBody, OpenAiModels, OpenAiVoices
+from app.routes.openai_transcription import TRANSCRIPTION_MODELS
 from app.routes.responses import BINARY
 from app.services.inline_speech import STREAM_MEDIA_TYPES
-from app.services.storage import new_file_id
 
 router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
@@ -47,8 +48,9 @@ async def create_speech(body: SpeechBody, tts: TtsDep, inline_speech: InlineSpee
         voice = None
     speech = await tts.prepare(body.input, voice, body.speed, body.lang_code, body.response_format)
     media_type = STREAM_MEDIA_TYPES[body.response_format]
-    # a unique name with the format's extension, so n8n and browsers store it as audio (it is not kept here)
-    headers = {"Content-Disposition": f'attachment; filename="{new_file_id()}.{body.response_format}"'}
+    # named with the format's extension, so n8n and browsers store it as audio; not a stored file's id (it is
+    # not kept here), so nobody takes it for one
+    headers = {"Content-Disposition": f'attachment; filename="speech.{body.response_format}"'}
     if body.stream:
         return StreamingResponse(await inline_speech.admit_stream(speech), media_type=media_type, headers=headers)
     return Response(await inline_speech.speak(speech), media_type=media_type, headers=headers)
@@ -56,7 +58,8 @@ async def create_speech(body: SpeechBody, tts: TtsDep, inline_speech: InlineSpee
 
 @router.get("/models", response_model=OpenAiModels)
 async def list_models() -> OpenAiModels:
-    data = [{"id": m, "object": "model", "created": 0, "owned_by": "kokoro"} for m in MODELS]
+    owners = [*((m, "kokoro") for m in MODELS), *((m, "whisper") for m in TRANSCRIPTION_MODELS)]
+    data = [{"id": model, "object": "model", "created": 0, "owned_by": owner} for model, owner in owners]
     return OpenAiModels.model_validate({"object": "list", "data": data})
 
 

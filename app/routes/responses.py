@@ -1,17 +1,15 @@
 """Response shapes shared by the routers: a job's or a file's status, its URLs, a stored file's bytes."""
 
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import FileResponse, Response
 
-from app.errors import DomainError, NotFound
 from app.routes.bucket_download import BucketFileResponse, BucketFiles
 from app.routes.models import AcceptedJob, ErrorBody, FileUrls, JobStatusBody
 from app.services.files import Files, StoredFile
-from app.services.jobs import Job, Jobs, JobStatus
-from app.services.storage import check_file_id
+from app.services.inputs import Record
+from app.services.jobs import Job, JobStatus
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": description}
@@ -36,39 +34,6 @@ JOB_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "With wait=true: the wait ended before the job; the same request again waits for it",
     },
 }
-
-
-class NotReady(DomainError):
-    status_code = 409
-
-
-@dataclass(frozen=True)
-class Record:
-    """What an id names: a job (with its output file once ready), or a file that no job made (an upload)."""
-
-    id: str
-    job: Job | None
-    file: StoredFile | None
-
-    @property
-    def status(self) -> JobStatus:
-        return self.job.status if self.job else JobStatus.READY
-
-    @property
-    def error(self) -> str | None:
-        return self.job.error if self.job else None
-
-
-def find_record(jobs: Jobs, files: Files, file_id: str) -> Record:
-    """The job and/or file of an id; NotFound when neither exists."""
-    check_file_id(file_id)
-    job = jobs.get(file_id)
-    if job is None:
-        stored = files.get(file_id)
-        if stored is None:
-            raise NotFound(f"No file with id '{file_id}'.")
-        return Record(file_id, None, stored)
-    return Record(file_id, job, files.get(job.output_file_id) if job.output_file_id else None)
 
 
 def record_status(record: Record) -> JobStatusBody:
@@ -121,8 +86,13 @@ def file_urls(request: Request, file_id: str) -> FileUrls:
     )
 
 
-def job_accepted(request: Request, job: Job, message: str | None = None, reused: bool = False) -> AcceptedJob:
-    """The 202 body; `message` only when there is something to say (it is left out otherwise)."""
+def job_accepted(
+    request: Request, job: Job, message: str | None = None, reused: bool = False, error: bool = False
+) -> AcceptedJob:
+    """The 202 body; `message` only when there is something to say (it is left out otherwise), repeated as
+    `error` when the answer is an error (a 504 after a wait)."""
     urls = file_urls(request, job.id).model_dump()
     extra = {"message": message} if message else {}
+    if message and error:
+        extra["error"] = message
     return AcceptedJob(file_id=job.id, status=job.status, kind=job.kind, reused=reused, **urls, **extra)

@@ -8,7 +8,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from app.deps import FilesDep, JobsDep, RunnerDep
 from app.errors import NotFound
 from app.routes.models import DeletedFile, FileInfo, JobStatusBody, NotFoundStatus
-from app.routes.responses import MEDIA_CONTENT, NotReady, find_record, record_status, stored_file
+from app.routes.responses import MEDIA_CONTENT, record_status, stored_file
+from app.services.inputs import NotReady, find_record
 from app.services.jobs import JobStatus
 
 router = APIRouter(prefix="/api/v1/media/storage", tags=["storage"])

@@ -13,13 +13,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from app.composition import Services
-from app.routes.fields import JobFields
 from app.routes.models import FailedJob
 from app.routes.responses import job_accepted, stored_file
 from app.services.folders import check_folder
+from app.services.job_fields import JobFields
 from app.services.jobs import Job, JobStatus
 from app.services.webhooks import check_webhook_url
+from app.wiring import Services
 
 
 def dedup_key(
@@ -58,7 +58,8 @@ async def submit_job(request: Request, services: Services, kind: str, params: Ba
     existing = services.jobs.reusable(key, reuse_since(services)) if key else None
     if existing is not None:
         return await answer(request, services, existing, fields, wait_s, reused=True)
-    ticket = services.admission.admit(kind, finish_within_s=wait_s, client=request.headers.get("idempotency-key"))
+    client = request.headers.get("idempotency-key")
+    ticket = services.admission.admit(kind, finish_within_s=wait_s, client=client, detached=wait_s is None)
     stored_params = {**params.model_dump(mode="json"), "base_url": str(request.base_url).rstrip("/")}
     job = services.runner.submit(kind, stored_params, ticket, fields.name, webhook_url, key, folder)
     return await answer(request, services, job, fields, wait_s, reused=False)
@@ -87,13 +88,14 @@ async def answer(
         failed = FailedJob(error=final.error or "The job failed.", file_id=final.id, status=JobStatus.FAILED)
         return _json(failed, 422, headers)
     message = (
-        f"The job is still {final.status} after waiting {wait_s:g} s; send the same request again to wait "
-        "for the same job (it is not started twice), or poll status_url."
+        f"Job {final.id} (file_id {final.id}) is still {final.status} after waiting {wait_s:g} s; send the same "
+        "request again to wait for the same job (it is not started twice), or poll status_url."
     )
     retry_after = max(1, round(services.admission.mean_duration(final.kind)))
     code = int(fields.wait_timeout_status)
     extra = {"Retry-After": str(retry_after)} if code == 504 else {}
-    return _json(job_accepted(request, final, message, reused=reused), code, {**headers, **extra})
+    body = job_accepted(request, final, message, reused=reused, error=code == 504)
+    return _json(body, code, {**headers, **extra})
 
 
 def _json(body: BaseModel, status_code: int, headers: dict[str, str]) -> JSONResponse:

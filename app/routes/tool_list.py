@@ -6,7 +6,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
-from app.routes.fields import JobFields
+from app.services.job_fields import JobFields
 
 router = APIRouter(prefix="/api/v1/media", tags=["jobs"])
 

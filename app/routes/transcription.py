@@ -11,15 +11,15 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from app.admission_gate import admitted_as
-from app.composition import Services
 from app.deps import ServicesDep
 from app.errors import InvalidInput
-from app.routes.fields import JobFields
-from app.routes.inputs import ready_input
 from app.routes.responses import JOB_RESPONSES
 from app.routes.submission import submit_job
+from app.services.inputs import ready_input
+from app.services.job_fields import JobFields
 from app.services.stt.formats import TranscriptFormat
 from app.services.stt.job import Task, TranscribeParams
+from app.wiring import Services
 
 router = APIRouter(prefix="/api/v1/media/audio-tools", tags=["audio-tools"])
 

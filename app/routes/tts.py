@@ -9,10 +9,10 @@ from pydantic import Field
 from app.admission_gate import admitted_as
 from app.deps import ServicesDep, TtsDep
 from app.errors import UnprocessableInput
-from app.routes.fields import JobFields
 from app.routes.models import Languages, Voices
 from app.routes.responses import JOB_RESPONSES
 from app.routes.submission import submit_job
+from app.services.job_fields import JobFields
 from app.services.tts.g2p import LANG_ALIASES, LANGUAGES, normalize_lang_code
 from app.services.tts.job import TtsParams
 from app.services.tts.service import EMPTY_TEXT

@@ -11,9 +11,9 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.routing import Match
 from starlette.types import Message, Scope
 
-from app.composition import Services
 from app.deps import ServicesDep
 from app.errors import InvalidInput, UnprocessableInput
+from app.jobs.kinds import MEDIA_KINDS
 from app.routes.models import UploadedFile
 from app.routes.responses import file_urls
 from app.services.ffmpeg import Ffmpeg
@@ -21,7 +21,6 @@ from app.services.folders import check_folder
 from app.services.jobs import JobStatus
 from app.services.storage import new_file_id
 from app.services.uploads import (
-    MEDIA_KINDS,
     DetectedMedia,
     check_declared,
     copy_with_cap,
@@ -30,6 +29,7 @@ from app.services.uploads import (
     file_chunks,
     too_large,
 )
+from app.wiring import Services
 
 router = APIRouter(prefix="/api/v1/media/storage", tags=["storage"])
 
@@ -58,7 +58,7 @@ _FORM_SCHEMA = {
 }
 
 
-async def read_capped_form(request: Request, limit: int, cap_bytes: int) -> FormData:
+async def read_capped_form(request: Request, limit: int, cap_bytes: int, max_fields: int = 8) -> FormData:
     """Parse the form while counting body bytes: past `limit` it stops reading and answers 413."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
@@ -75,7 +75,7 @@ async def read_capped_form(request: Request, limit: int, cap_bytes: int) -> Form
                 raise too_large(cap_bytes)
         return message
 
-    return await Request(request.scope, capped_receive).form(max_files=1, max_fields=8)
+    return await Request(request.scope, capped_receive).form(max_files=1, max_fields=max_fields)
 
 
 def _text(form: FormData, key: str) -> str | None:

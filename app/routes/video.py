@@ -11,25 +11,25 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from app.admission_gate import admitted_as
-from app.composition import Services
 from app.deps import ServicesDep
 from app.errors import InvalidInput, UnprocessableInput
+from app.jobs.kinds import MAX_MERGE_INPUTS
 from app.routes.alignment import checked_script
-from app.routes.caption_fields import CaptionConfigFields, caption_fonts
-from app.routes.fields import JobFields
-from app.routes.inputs import ready_input
 from app.routes.models import Fonts
 from app.routes.responses import JOB_RESPONSES
 from app.routes.submission import submit_job
+from app.services.inputs import ready_input
+from app.services.job_fields import JobFields
 from app.services.tts.g2p import normalize_lang_code
+from app.services.video.caption_fields import CaptionConfigFields, caption_fonts
 from app.services.video.captions import Word, parse_captions
 from app.services.video.job import CaptionedParams, MergeParams
 from app.services.video.render import EFFECTS
+from app.wiring import Services
 
 router = APIRouter(prefix="/api/v1/media", tags=["video"])
 
 MAX_SIDE = 4096
-MAX_MERGE_INPUTS = 50
 WHISPER_BY_LANG_CODE = {
     "a": "en",
     "b": "en",

@@ -1,7 +1,8 @@
 """The child process's entry point: `python -m app.services.child_main MODULE FD`, FD one end of a socket pair.
 
-Receives (payload, budget, workers), enters the heavy nice and cores, runs `MODULE.load(payload)`,
-sends the catalog, then answers each call in a pool of `workers` threads until the pipe closes or says None.
+Ends at once when its parent ends, however it ends. Receives (payload, budget, workers), enters the heavy
+nice and cores, runs `MODULE.load(payload)`, sends the catalog, then answers each call in a pool of
+`workers` threads until the pipe closes or says None.
 """
 
 import contextlib
@@ -16,6 +17,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from app.errors import first_line
+from app.parent_watch import exit_now, when_parent_ends
 
 log = logging.getLogger("app.child")
 
@@ -67,6 +69,7 @@ def serve(conn: Connection, operations: Operations, workers: int) -> None:
 def main(target: str, fd: int) -> None:
     """Load the target once, send its catalog, then serve its operations (unless the catalog has a reason)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal: the parent decides when this ends
+    when_parent_ends(exit_now)  # a parent killed (kill -9, a --reload restart) leaves no child behind
     conn = Connection(fd)
     payload, budget, workers = conn.recv()
     budget.enter_heavy_thread()  # threads started from here on inherit the nice and the cores

@@ -81,6 +81,7 @@ class ChildProcess:
         self._ids = itertools.count()
         self._child: _Child | None = None
         self._closed = False
+        self._unloaded = False  # ended while idle: the next call loads it again (not a restart)
 
     @property
     def pid(self) -> int | None:
@@ -117,8 +118,23 @@ class ChildProcess:
         """Ask the child to finish its calls and end; kill it when it has not ended in time."""
         with self._spawn_lock, self._lock:
             child, self._child, self._closed = self._child, None, True
-        if child is None:
-            return
+        if child is not None:
+            self._end(child)
+
+    def unload(self) -> bool:
+        """End the child while no call is in flight, freeing its memory; the next call loads it again.
+        False (and nothing done) when none runs or a call is in flight."""
+        with self._spawn_lock, self._lock:
+            child = self._child
+            if child is None or child.pending:
+                return False
+            self._child, self._unloaded = None, True
+        log.info("%s process %d unloaded while idle", self.name, child.process.pid)
+        self._end(child)
+        return True
+
+    def _end(self, child: _Child) -> None:
+        """Tell a child that is no longer the running one to end; kill it when it has not ended in time."""
         with contextlib.suppress(OSError, ValueError):
             child.conn.send(None)
         try:
@@ -186,7 +202,10 @@ class ChildProcess:
                 reason = unavailable_reason(self.catalog)
                 if reason is not None:
                     raise EngineUnavailable(f"The {self.name} is unavailable: {reason}")
-                if self.catalog is not None:
+                if self._unloaded:
+                    log.info("loading the %s process again", self.name)
+                    self._unloaded = False
+                elif self.catalog is not None:
                     log.warning("starting the %s process again", self.name)
                     self.restarts += 1
                 self._install(self._spawn())

@@ -8,11 +8,13 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TypedDict
+from typing import IO, Literal, TypedDict
 
 from app.errors import InvalidInput
 from app.services.cancellation import current_scope, kill_on_cancel
 
+ImageFormat = Literal["png", "jpg", "webp"]
+"""The image formats a frame is written in."""
 _STDERR_KEEP = 200
 _MESSAGE_MAX = 400
 _PROBE_TIMEOUT_S = 60.0

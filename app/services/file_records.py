@@ -5,10 +5,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from app.jobs.kinds import MEDIA_KINDS
 from app.services.folders import FolderRecords
 from app.services.jobs import Job, JobStatus
 
-MEDIA_KINDS = ("image", "video", "audio")
 ACTIVE = (str(JobStatus.QUEUED), str(JobStatus.PROCESSING))
 """Job statuses of a job that will still put a result somewhere."""
 UPLOAD_KIND = "upload"

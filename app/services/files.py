@@ -12,7 +12,6 @@ from typing import Any
 
 from app.errors import InvalidInput
 from app.services.file_records import (
-    MEDIA_KINDS,
     FileRecords,
     Item,
     ItemFilter,
@@ -24,7 +23,6 @@ from app.services.jobs import Jobs
 from app.services.storage import MEDIA_TYPES, FileStorage
 
 __all__ = [
-    "MEDIA_KINDS",
     "FileRecords",
     "Files",
     "FolderRemoval",

@@ -106,9 +106,11 @@ class HeavyWork:
         self._slots: set[Slot] = set()
         self.stopping = False
 
-    def admit(self, kind: str, finish_within_s: float | None = None, client: str | None = None) -> Ticket:
+    def admit(
+        self, kind: str, finish_within_s: float | None = None, client: str | None = None, detached: bool = False
+    ) -> Ticket:
         """Start now, wait in the room, or raise `Busy` at once (see `Admission.admit`)."""
-        return self.admission.admit(kind, finish_within_s, client)
+        return self.admission.admit(kind, finish_within_s, client, detached)
 
     def threads(self) -> int:
         """One piece of work's share of the CPU budget, given the heavy work running right now."""

@@ -2,12 +2,16 @@
 by the cluster's (web nodes on Redis and workers)."""
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from app.limits import Ticket
 from app.services.events import EventBus
+from app.services.ffmpeg import ImageFormat
+from app.services.inline_transcripts import InlineTranscription
 from app.services.jobs import Job
 from app.services.tts.service import SpeechRequest
+from app.services.uploads import DetectedMedia
 
 
 class JobAdmission(Protocol):
@@ -16,7 +20,11 @@ class JobAdmission(Protocol):
     @property
     def caps(self) -> dict[str, int]: ...
 
-    def admit(self, kind: str, finish_within_s: float | None = None, client: str | None = None) -> Ticket: ...
+    def admit(
+        self, kind: str, finish_within_s: float | None = None, client: str | None = None, detached: bool = False
+    ) -> Ticket: ...
+
+    def has_room(self, kind: str) -> bool: ...
 
     def check_room(self, kind: str, client: str | None = None) -> None: ...
 
@@ -56,3 +64,15 @@ class SpeechAnswers(Protocol):
     async def speak(self, request: SpeechRequest) -> bytes: ...
 
     async def admit_stream(self, request: SpeechRequest) -> AsyncIterator[bytes]: ...
+
+
+class FrameAnswers(Protocol):
+    """One frame of a stored video answered in the request itself (GET extract-frame), admitted as a video job."""
+
+    async def frame(self, video_id: str, source: Path, timestamp: float, fmt: ImageFormat) -> bytes: ...
+
+
+class TranscriptAnswers(Protocol):
+    """Transcriptions answered in the request itself (the OpenAI-compatible routes): the answer's body."""
+
+    async def answer(self, audio: Path, media: DetectedMedia, request: InlineTranscription) -> str: ...

@@ -17,6 +17,7 @@ import psutil
 
 from app.config import Settings
 from app.limits import CpuBudget
+from app.resources import Resources
 from app.services.child_process import ChildProcess
 from app.services.jobs import Job
 from app.services.ports import JobAdmission
@@ -151,7 +152,9 @@ class SystemStats:
         settings: Settings | None = None,
         engine_process: ChildProcess | None = None,
         recent_jobs: int = 20,
+        resources: Resources | None = None,
     ) -> None:
+        self.resources = resources or Resources.seen()
         self.engine_process = engine_process
         self.budget = budget
         self.admission = admission
@@ -216,6 +219,7 @@ class SystemStats:
                 "machine_available_mb": round(memory.available / MB, 1),
                 "machine_percent": memory.percent,
             },
+            "resources": self.resources.describe(),
             "load_average": load,
             "admission": self.admission.snapshot(),
             "recent_jobs": self.recent_jobs(),

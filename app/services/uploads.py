@@ -19,7 +19,6 @@ from app.services.ffmpeg import Ffmpeg, MediaInfo, parse_probe_log
 from app.services.url_policy import Resolver, check_peer, check_url, resolve_host
 from app.services.url_policy import is_public_address as is_public_address
 
-MEDIA_KINDS = ("image", "video", "audio")
 CHUNK = 1024 * 1024
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 20.0

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import Field
 
 from app.errors import InvalidInput
+from app.jobs.kinds import MAX_MERGE_INPUTS
 from app.services.ffmpeg import MediaInfo
 from app.services.files import StoredFile
 from app.services.runner import JobOutput
@@ -94,7 +95,6 @@ STORED_FORMATS: dict[str, AudioFormat] = {
 }
 """The output format that keeps a stored file's own (by its extension)."""
 CHANNEL_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "quad", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
-MAX_MERGE_INPUTS = 50
 MAX_LENGTH_S = 3 * 3600.0
 FORMAT_DESCRIPTION = "Default: the (first) input's own format, or mp3 when it is none of these."
 
@@ -112,7 +112,8 @@ def id_list(text: str, field: str, least: int, most: int) -> list[str]:
     return ids
 
 
-def seconds(milliseconds: float) -> str:
+def from_milliseconds(milliseconds: float) -> str:
+    """Milliseconds as ffmpeg's seconds, to the millisecond."""
     return f"{milliseconds / 1000:.3f}"
 
 
@@ -142,12 +143,12 @@ class MergeParams(ToolParams):
             joined = "a0"
             for i in range(1, count):
                 label = "out" if i == count - 1 else f"x{i}"
-                chains.append(f"[{joined}][a{i}]acrossfade=d={seconds(self.crossfade_ms)}[{label}]")
+                chains.append(f"[{joined}][a{i}]acrossfade=d={from_milliseconds(self.crossfade_ms)}[{label}]")
                 joined = label
             return ";".join(chains)
         labels = [f"a{i}" for i in range(count)]
         if self.gap_ms:
-            chains += [f"[a{i}]apad=pad_dur={seconds(self.gap_ms)}[p{i}]" for i in range(count - 1)]
+            chains += [f"[a{i}]apad=pad_dur={from_milliseconds(self.gap_ms)}[p{i}]" for i in range(count - 1)]
             labels = [f"p{i}" for i in range(count - 1)] + [f"a{count - 1}"]
         chains.append("".join(f"[{label}]" for label in labels) + f"concat=n={count}:v=0:a=1[out]")
         return ";".join(chains)
@@ -219,7 +220,7 @@ class TrimPausesParams(ToolParams):
         """Find the pauses (silencedetect), then keep everything but their middles; `/info` says what went."""
         source = run.input(self.audio_id)
         duration = run.probe(source).duration
-        detect = f"silencedetect=noise={self.threshold_db}dB:duration={seconds(self.min_silence_ms)}"
+        detect = f"silencedetect=noise={self.threshold_db}dB:duration={from_milliseconds(self.min_silence_ms)}"
         found = logged_pass(
             run, ["-i", str(source), "-map", "0:a:0", "-af", detect, "-f", "null", "-"], duration, 0, 40
         )

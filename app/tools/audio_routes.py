@@ -5,11 +5,11 @@ import asyncio
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from app.composition import Services
 from app.deps import ServicesDep
 from app.errors import InvalidInput
-from app.routes.inputs import ready_input
+from app.services.inputs import ready_input
 from app.tools.audio import PREFIX
+from app.wiring import Services
 
 router = APIRouter(prefix=PREFIX, tags=["audio-tools"])
 

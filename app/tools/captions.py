@@ -7,9 +7,9 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.errors import EngineUnavailable, InvalidInput, UnprocessableInput
-from app.routes.caption_fields import CaptionConfigFields
 from app.services.ffmpeg import MediaInfo
 from app.services.runner import JobOutput
+from app.services.video.caption_fields import CaptionConfigFields
 from app.services.video.captions import CaptionStyle, Word, parse_captions
 from app.services.video.render import captions_filter
 from app.tools.table import Inputs, Invocation, Tool, ToolForm, ToolParams, ToolRun, media_facts

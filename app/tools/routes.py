@@ -8,12 +8,12 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from fastapi.responses import Response
 
 from app.admission_gate import admitted_as
-from app.composition import Services
 from app.deps import ServicesDep
 from app.errors import DomainError
 from app.routes.responses import JOB_RESPONSES
 from app.routes.submission import submit_job
 from app.tools.table import Inputs, Tool, ToolForm
+from app.wiring import Services
 
 
 def tool_router(tools: list[Tool]) -> APIRouter:

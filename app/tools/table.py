@@ -12,10 +12,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.config import Settings
-from app.routes.fields import JobFields
-from app.routes.inputs import ready_input
 from app.services.ffmpeg import Ffmpeg, MediaInfo
 from app.services.files import Files, StoredFile
+from app.services.inputs import ready_input
+from app.services.job_fields import JobFields
 from app.services.jobs import Jobs
 from app.services.runner import Handler, JobContext, JobOutput
 from app.services.storage import FileStorage

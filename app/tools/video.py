@@ -11,14 +11,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.errors import InvalidInput
-from app.services.ffmpeg import Ffmpeg, MediaInfo
+from app.services.ffmpeg import Ffmpeg, ImageFormat, MediaInfo
 from app.services.files import StoredFile
 from app.services.runner import ExtraFile, JobOutput
 from app.tools.table import Inputs, Invocation, Tool, ToolForm, ToolParams, ToolRun, media_facts
 
 PREFIX = "/api/v1/media/video-tools"
 VideoFormat = Literal["mp4", "webm", "mov", "mkv"]
-ImageFormat = Literal["png", "jpg", "webp"]
 Preset = Literal["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"]
 
 VIDEO_FORMATS = ("mp4", "webm", "mov", "mkv")

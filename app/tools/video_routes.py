@@ -2,7 +2,6 @@
 job: a busy server answers 429 with Retry-After)."""
 
 import asyncio
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -11,16 +10,14 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from app.admission_gate import admitted_as
-from app.cluster.admission import ClusterAdmission
-from app.cluster.web import ClusterRunner, frame_on_worker
-from app.composition import Services
 from app.deps import ServicesDep
-from app.routes.inputs import ready_input
 from app.routes.models import ErrorBody
 from app.routes.responses import BINARY
-from app.services.ffmpeg import MediaInfo
+from app.services.ffmpeg import ImageFormat, MediaInfo
+from app.services.inputs import ready_input
 from app.services.storage import MEDIA_TYPES
-from app.tools.video import PREFIX, ImageFormat, check_inside, grab_frame
+from app.tools.video import PREFIX, check_inside
+from app.wiring import Services
 
 router = APIRouter(prefix=PREFIX, tags=["video-tools"])
 
@@ -73,14 +70,6 @@ def _frame_source(services: Services, video_id: str, timestamp: float) -> tuple[
     return found, path
 
 
-def _frame_bytes(services: Services, source: Path, timestamp: float, fmt: str) -> bytes:
-    """In a heavy thread: the frame as image bytes, through a scratch file."""
-    with tempfile.TemporaryDirectory(dir=services.files.storage.scratch_root()) as work:
-        out = Path(work) / f"frame.{fmt}"
-        grab_frame(services.ffmpeg, source, timestamp, fmt, out, services.heavy.threads())
-        return out.read_bytes()
-
-
 FRAME_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"description": "The image", "content": {"image/*": BINARY}},
     504: {"model": ErrorBody, "description": "The extraction ran past its time limit (JOB_TIMEOUT_S)"},
@@ -98,12 +87,7 @@ async def extract_frame(
     """The frame at `timestamp` as an image, answered directly; admitted like a video job."""
     services.admission.check_room("video")
     found, source = await asyncio.to_thread(_frame_source, services, video_id, timestamp)
-    if isinstance(services.runner, ClusterRunner) and isinstance(services.admission, ClusterAdmission):
-        limit = services.settings.job_timeout_s.get("video", 3600.0)
-        image = await frame_on_worker(services.runner, services.admission, found, timestamp, format, limit)
-    else:
-        ticket = services.heavy.admit("video")
-        image = await services.heavy.run(ticket, _frame_bytes, services, source, timestamp, format)
+    image = await services.frames.frame(found, source, timestamp, format)
     filename = f"{found}-{timestamp:g}s.{format}"
     headers = {"Content-Disposition": f'inline; filename="{filename}"'}
     return Response(image, media_type=MEDIA_TYPES[format], headers=headers)

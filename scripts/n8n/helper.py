@@ -7,15 +7,20 @@
   helper.py idle URL TIMEOUT_S            wait until the server has no queued or processing job
   helper.py summary OUT NODE MIME URL     what one `n8n execute --rawOutput` run delivered
   helper.py posts LOG FIRST_LINE          the server's answers to POSTs logged from FIRST_LINE on
+  helper.py speech OUT WORKFLOW N8N_FOLDER FFMPEG
+                                          the OpenAI node's audio decoded and its transcript scored
 
-The workflow files hold n8n's own defaults as a user would type them: the server at
+The workflow and credential files hold n8n's own defaults as a user would type them: the server at
 http://localhost:8000 and the image under /home/node/.n8n-files (N8N_RESTRICT_FILE_ACCESS_TO of
 n8n's docker image); `prepare` rewrites both for the check's temporary server and folder.
 """
 
+import base64
 import json
+import os
 import re
 import socket
+import subprocess
 import sys
 import time
 import urllib.request
@@ -32,11 +37,23 @@ def free_port() -> None:
         print(s.getsockname()[1])
 
 
+def _longer_texts(workflow: dict, repeat: int) -> None:
+    """Each item's text said `repeat` times (N8N_TEXT_REPEAT), so that every job is slow."""
+    for node in workflow["nodes"]:
+        if node["name"] == "Sentences":
+            code = node["parameters"]["jsCode"]
+            longer = rf"text: Array({repeat}).fill(\1).join(' ')"
+            node["parameters"]["jsCode"] = re.sub(r"text: (`[^`]*`)", longer, code)
+
+
 def prepare(src: str, dst: str, url: str, files_dir: str) -> None:
     text = Path(src).read_text(encoding="utf-8")
     text = text.replace(WORKFLOW_SERVER, url.rstrip("/")).replace(WORKFLOW_FILES, files_dir.rstrip("/"))
-    json.loads(text)  # still valid
-    Path(dst).write_text(text, encoding="utf-8")
+    workflow = json.loads(text)  # still valid; a credentials file is a list
+    repeat = int(os.environ.get("N8N_TEXT_REPEAT", "1"))
+    if repeat > 1 and isinstance(workflow, dict):
+        _longer_texts(workflow, repeat)
+    Path(dst).write_text(json.dumps(workflow, indent=2), encoding="utf-8")
 
 
 def field(path: str, key: str) -> None:
@@ -134,8 +151,71 @@ def summary(out_path: str, node: str, mime: str, url: str) -> None:
     print(line)
 
 
+MAX_WER = 0.3
+GENERATE_NODE = "Generate audio"
+TRANSCRIBE_NODE = "Transcribe a recording"
+
+
+def _first_item(run: dict, node: str) -> dict:
+    """The first item of a node's first output in an execution's run data, or {}."""
+    for task in run.get("data", {}).get("resultData", {}).get("runData", {}).get(node, []):
+        outputs = (task.get("data") or {}).get("main") or []
+        if outputs and outputs[0]:
+            return outputs[0][0]
+    return {}
+
+
+def _binary_bytes(binary: dict, n8n_folder: str) -> bytes:
+    """A binary's bytes: inline (base64) or, in n8n's filesystem mode, the file its id names."""
+    ref = binary.get("id", "")
+    if not ref:
+        return base64.b64decode(binary.get("data", ""))
+    relative = ref.split(":", 1)[1]
+    found = [p for p in Path(n8n_folder).rglob(Path(relative).name) if p.as_posix().endswith(relative)]
+    return found[0].read_bytes() if found else b""
+
+
+def _decoded_seconds(audio: bytes, ffmpeg: str) -> float:
+    """Seconds of sound ffmpeg decodes from `audio` (16 kHz mono 16-bit), 0 when it cannot."""
+    if not audio:
+        return 0.0
+    pcm = [ffmpeg, "-v", "error", "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", "16000", "pipe:1"]
+    done = subprocess.run(pcm, input=audio, capture_output=True, check=False)
+    return len(done.stdout) / 2 / 16000 if done.returncode == 0 else 0.0
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower())
+
+
+def word_error_rate(said: str, heard: str) -> float:
+    """Word-level edit distance over the number of words said."""
+    ref, hyp = _words(said), _words(heard)
+    row = list(range(len(hyp) + 1))
+    for i, word in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, other in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (word != other))
+    return row[-1] / max(len(ref), 1)
+
+
+def speech(out_path: str, workflow_path: str, n8n_folder: str, ffmpeg: str) -> None:
+    """`ok|FAIL audio=...,Ns wer=W heard="..."`: the generated file decodes to sound and the transcript
+    matches the sentence the Generate node was given (word error rate at most MAX_WER)."""
+    workflow = json.loads(Path(workflow_path).read_text(encoding="utf-8"))
+    said = next(n["parameters"]["input"] for n in workflow["nodes"] if n["name"] == GENERATE_NODE)
+    run = _run_data(out_path)
+    binary = (_first_item(run, GENERATE_NODE).get("binary") or {}).get("data") or {}
+    seconds = _decoded_seconds(_binary_bytes(binary, n8n_folder), ffmpeg) if binary else 0.0
+    heard = str((_first_item(run, TRANSCRIBE_NODE).get("json") or {}).get("text", ""))
+    wer = word_error_rate(said, heard)
+    verdict = "ok" if seconds > 0 and wer <= MAX_WER else "FAIL"
+    kind = binary.get("fileExtension") or binary.get("mimeType", "-")
+    print(f"{verdict} audio={kind},{seconds:.2f}s wer={wer:.2f} heard={json.dumps(heard[:120])}")
+
+
 if __name__ == "__main__":
     command, args = sys.argv[1], sys.argv[2:]
     commands = {"free-port": free_port, "prepare": prepare, "field": field, "counts": counts, "idle": idle}
-    commands.update(summary=summary, posts=posts)
+    commands.update(summary=summary, posts=posts, speech=speech)
     commands[command](*args)

@@ -5,6 +5,7 @@ and started again, and no job answered 202 is ever lost or finished twice."""
 
 import contextlib
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 import pytest
 import redis
 
@@ -202,6 +204,39 @@ def test_a_full_cluster_answers_429_with_retry_after_and_no_worker_runs_past_its
         live.webs.remove(narrow)
 
 
+@contextlib.contextmanager
+def frozen_workers(live: Cluster) -> Iterator[None]:
+    """Every worker's child processes (its engine) stopped with SIGSTOP: jobs stall while the workers beat on."""
+    children = [c for w in live.workers if w.process for c in psutil.Process(w.process.pid).children(recursive=True)]
+    for child in children:
+        child.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for child in children:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.send_signal(signal.SIGCONT)
+
+
+def test_a_retry_through_a_full_cluster_reattaches_to_its_job_and_only_new_work_gets_429(live: Cluster) -> None:
+    narrow = live.add_web(MAX_QUEUED_JOBS="1")
+    texts = [f"{n}. {LONG_TEXT[:150]}" for n in range(4)]
+    try:
+        with frozen_workers(live):
+            first = [narrow.client.post(TTS, data={"text": text}) for text in texts[:3]]
+            ids = [submitted(answer) for answer in first]  # two slots and one place in the room
+            refused = narrow.client.post(TTS, data={"text": texts[3]})
+            assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+            again = narrow.client.post(TTS, data={"text": texts[0]})
+            assert again.status_code == 202, again.text
+            assert again.json()["file_id"] == ids[0] and again.json()["reused"] is True
+        for file_id in ids:
+            assert wait_until_ended(narrow, file_id)["status"] == "ready"
+    finally:
+        narrow.stop()
+        live.webs.remove(narrow)
+
+
 def busy_worker(live: Cluster, web: WebNode, timeout_s: float = 60) -> Process:
     """The worker process running a job now (from the registry's running counts)."""
     deadline = time.monotonic() + timeout_s
@@ -343,3 +378,24 @@ def test_a_job_whose_workers_kept_dying_ends_failed_saying_so(live: Cluster) -> 
     finally:
         broker.close()
         client.close()
+
+
+def test_an_openai_transcription_is_heard_by_a_worker_and_nothing_is_left_behind(live: Cluster, tmp_path: Path) -> None:
+    tone = tmp_path / "tone.wav"
+    make_media("-f", "lavfi", "-i", "sine=f=440:d=3", str(tone))
+
+    def stored() -> int:
+        return int(live.webs[0].client.get(STORAGE, params={"limit": 1}).json()["total"])
+
+    before = stored()
+    with tone.open("rb") as file:
+        answer = live.webs[1].client.post(
+            "/v1/audio/transcriptions",
+            data={"model": "whisper-1", "language": "en", "response_format": "verbose_json"},
+            files={"file": ("tone.wav", file)},
+        )
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["task"] == "transcribe" and body["language"] == "english" and abs(body["duration"] - 3) < 0.1, body
+    assert body["text"] == "" and body["segments"] == [], body  # a tone is no speech: nothing invented
+    assert stored() == before  # the upload, the job and its answer removed

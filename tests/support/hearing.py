@@ -140,8 +140,11 @@ def load_audio(path: str | os.PathLike[str]) -> np.ndarray:
     return np.frombuffer(result.stdout, dtype=np.float32).copy()
 
 
-def transcribe(path: str | os.PathLike[str], model: WhisperModel, language: str | None = None) -> Transcript:
-    """Transcribe an audio file with voice-activity filtering and word timestamps."""
+def transcribe(
+    path: str | os.PathLike[str], model: WhisperModel, language: str | None = None, prompt: str | None = None
+) -> Transcript:
+    """Transcribe an audio file with voice-activity filtering and word timestamps; `prompt`: a phrase in the
+    script to write in (Whisper base writes Hindi in Urdu script, Chinese in traditional characters without one)."""
     audio = load_audio(path)
     segments, _info = model.transcribe(
         audio,
@@ -150,6 +153,7 @@ def transcribe(path: str | os.PathLike[str], model: WhisperModel, language: str 
         vad_filter=True,
         word_timestamps=True,
         condition_on_previous_text=False,
+        initial_prompt=prompt,
     )
     texts: list[str] = []
     words: list[tuple[str, float, float]] = []

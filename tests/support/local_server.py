@@ -12,12 +12,12 @@ from contextlib import contextmanager
 import httpx
 import uvicorn
 
-from app.composition import Services
 from app.config import Settings
 from app.limits import Ticket
 from app.main import create_app
 from app.services.child_process import ChildProcess
 from app.serving import MediaServer
+from app.wiring import Services
 from tests.support.tiers import refuse_in_fast_tier
 from tests.support.waits import WAIT_S
 

@@ -509,3 +509,55 @@ def test_a_caller_that_waits_for_the_end_is_queued_only_when_its_job_would_end_w
     with refusal_for_short_wait:
         admission.admit("tts", finish_within_s=14)
     assert not admission.admit("tts", finish_within_s=15).granted.is_set(), "starts at 10 s, ends at 15 s"
+
+
+def test_a_submission_answered_with_202_queues_past_the_time_bound_until_the_rooms_ceiling() -> None:
+    admission = Admission({"tts": 1, "video": 1}, heavy_cap=2, max_queued=6, clock=FakeClock(), max_queue_wait_s=10)
+    admission.admit("tts")
+    admission.admit("tts")
+    admission.admit("tts")
+    with pytest.raises(Busy):  # a caller that waits for its answer would start at 15 s, past MAX_QUEUE_WAIT_S
+        admission.admit("tts")
+    detached = [admission.admit("tts", detached=True) for _ in range(4)]
+    assert not any(ticket.granted.is_set() for ticket in detached)
+    assert admission.snapshot()["queued_total"] == 6
+    with pytest.raises(Busy) as ceiling:
+        admission.admit("tts", detached=True)
+    assert "waiting room are taken" in ceiling.value.message
+    assert ceiling.value.retry_after == 40, "a place opens as the six queued jobs start (5 s each), after the one told"
+
+
+def test_an_operator_may_bound_detached_submissions_in_time_too() -> None:
+    admission = Admission(
+        {"tts": 1, "video": 1},
+        heavy_cap=2,
+        max_queued=50,
+        clock=FakeClock(),
+        max_queue_wait_s=100,
+        max_queue_wait_async_s=10,
+    )
+    for _ in range(3):
+        admission.admit("tts", detached=True)
+    with pytest.raises(Busy) as busy:
+        admission.admit("tts", detached=True)
+    assert busy.value.retry_after == 10, "it would start at 15 s: 5 s past the bound, plus one share"
+    assert not admission.admit("tts").granted.is_set(), "a waiting caller still has its own, longer bound"
+
+
+def test_has_room_answers_without_promising_or_counting_a_refusal() -> None:
+    admission = Admission({"tts": 1, "video": 1}, heavy_cap=2, max_queued=1, clock=FakeClock())
+    assert admission.has_room("tts")
+    admission.admit("tts")
+    admission.admit("tts")
+    before = admission.snapshot()
+    assert not admission.has_room("tts")
+    assert admission.snapshot() == before and admission.rejected == 0
+    assert retry_after(admission, "tts") == 10, "no promise was made by has_room"
+
+
+def test_the_door_lets_through_what_a_detached_submission_could_take() -> None:
+    admission = Admission({"tts": 1, "video": 1}, heavy_cap=2, max_queued=10, clock=FakeClock(), max_queue_wait_s=1)
+    for _ in range(3):
+        admission.admit("tts", detached=True)
+    admission.check_room("tts")
+    assert admission.has_room("tts")

@@ -1,10 +1,13 @@
 """`ChildProcess` on a tiny real target: answers, crashes, cancellation, timeouts and closing."""
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import psutil
 import pytest
@@ -16,6 +19,7 @@ from app.services.child_process import CallFailed, ChildProcess
 from tests.support.child_target import CRASH_EXIT_CODE, LOAD_EXIT_CODE
 
 TARGET = "tests.support.child_target"
+ROOT = Path(__file__).resolve().parents[2]
 NAME = "test child"
 CEILING_S = 60.0
 
@@ -178,3 +182,44 @@ def test_close_leaves_no_child_process(make_child: MakeChild, pool: ThreadPoolEx
     assert not [thread for thread in threading.enumerate() if thread.name == f"{NAME}-reader"]
     with pytest.raises(EngineUnavailable, match="was closed"):
         child.call("pid")
+
+
+PARENT_SCRIPT = """
+import sys, threading
+from app.limits import CpuBudget
+from app.services.child_process import ChildProcess
+child = ChildProcess("tests.support.child_target", {}, CpuBudget(1, 1, 0, ()), 2, "test child")
+child.start()
+threading.Thread(target=child.call, args=("sleep", 3600), daemon=True).start()
+print(child.pid, flush=True)
+threading.Event().wait()
+"""
+
+
+def test_a_child_busy_with_a_call_ends_when_its_parent_is_killed_with_sigkill() -> None:
+    with subprocess.Popen([sys.executable, "-c", PARENT_SCRIPT], cwd=ROOT, stdout=subprocess.PIPE, text=True) as parent:
+        try:
+            assert parent.stdout is not None
+            child = psutil.Process(int(parent.stdout.readline()))
+            wait_until(lambda: child.num_threads() >= 3, "the child to take the call")  # main, parent watch, call
+            parent.kill()
+            parent.wait(CEILING_S)
+            wait_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, "the child to end")
+        finally:
+            parent.kill()
+
+
+def test_an_idle_child_unloads_and_the_next_call_loads_it_again_without_counting_a_restart(
+    make_child: MakeChild, pool: ThreadPoolExecutor
+) -> None:
+    child = make_child(workers=2)
+    first = child.pid
+    waiting = pool.submit(child.call, "meet")  # blocks in the child until a second call meets it
+    wait_until(lambda: child.describe()["calls_in_flight"] == 1, "the waiting call")
+    assert child.unload() is False  # a call in flight keeps the child
+    assert child.call("meet") is True and waiting.result(CEILING_S) is True
+
+    assert child.unload() is True
+    assert child.pid is None and not psutil.pid_exists(first)
+    assert child.call("pid") not in (first, None)
+    assert child.describe()["restarts"] == 0

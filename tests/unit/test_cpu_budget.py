@@ -1,12 +1,11 @@
 """The CPU budget: cores from affinity and the cgroup quota, threads, nice and pinned cores."""
 
 import os
-from pathlib import Path
 
 import pytest
 
 import app.limits
-from app.limits import CpuBudget, _cgroup_cpu_limit, available_cores
+from app.limits import CpuBudget, available_cores
 
 
 def on_machine(monkeypatch: pytest.MonkeyPatch, cores: list[int]) -> None:
@@ -107,51 +106,3 @@ def test_a_quota_on_the_real_affinity_sizes_the_budget(monkeypatch: pytest.Monke
     budget = CpuBudget.from_limits(0, 0.5, nice=10)
 
     assert budget == CpuBudget(cores=4, threads=2, nice=10, pinned_cores=(2, 3))
-
-
-def cgroup(tmp_path: Path, files: dict[str, str]) -> Path:
-    for name, text in files.items():
-        path = tmp_path / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return tmp_path
-
-
-@pytest.mark.parametrize(
-    ("files", "limit"),
-    [
-        ({"cpu.max": "max 100000\n"}, None),
-        ({"cpu.max": "150000 100000\n"}, 1.5),
-        ({"cpu.max": "200000 50000"}, 4.0),
-        ({"cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"}, None),
-        ({"cpu/cpu.cfs_quota_us": "250000\n", "cpu/cpu.cfs_period_us": "100000\n"}, 2.5),
-        ({"cpu/cpu.cfs_quota_us": "250000\n"}, None),
-        ({}, None),
-        ({"cpu.max": "garbage\n"}, None),
-        ({"cpu.max": "abc 100000\n"}, None),
-    ],
-    ids=[
-        "v2-unlimited",
-        "v2-one-and-a-half",
-        "v2-four",
-        "v1-unlimited",
-        "v1-two-and-a-half",
-        "v1-no-period",
-        "no-cgroup",
-        "v2-one-field",
-        "v2-not-a-number",
-    ],
-)
-def test_the_cgroup_limit_is_quota_over_period_and_none_when_unlimited_absent_or_unreadable(
-    tmp_path: Path, files: dict[str, str], limit: float | None
-) -> None:
-    assert _cgroup_cpu_limit(cgroup(tmp_path, files)) == limit
-
-
-def test_cgroup_v2_wins_over_v1_when_both_are_present(tmp_path: Path) -> None:
-    root = cgroup(
-        tmp_path,
-        {"cpu.max": "300000 100000", "cpu/cpu.cfs_quota_us": "100000", "cpu/cpu.cfs_period_us": "100000"},
-    )
-
-    assert _cgroup_cpu_limit(root) == 3.0

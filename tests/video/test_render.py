@@ -277,3 +277,23 @@ def test_style_rejects_bad_values_and_fonts_are_listed():
     with pytest.raises(InvalidInput):
         CaptionStyle(font_color="red")
     assert "Lato" in available_fonts()
+
+
+def test_every_shipped_caption_font_is_found_by_libass_not_the_system(tmp_path: Path):
+    from app.services.video.fonts import caption_fonts_dir
+
+    for family in available_fonts():
+        style = CaptionStyle(font_name=family)
+        ass = tmp_path / "font.ass"
+        ass.write_text(build_ass([Word("Olá", 0, 1)], style, 320, 240), encoding="utf-8")
+        graph = f"ass=filename={ass}:fontsdir={caption_fonts_dir()}"
+        cmd = FFMPEG.command(
+            "-v", "verbose", "-f", "lavfi", "-i", "color=s=320x240:d=0.1", "-vf", graph, "-f", "null", "-"
+        )
+        log = subprocess.run(cmd, capture_output=True, text=True).stderr
+        chosen = [line.split("->", 1)[1] for line in log.splitlines() if "fontselect:" in line and "->" in line]
+        assert chosen and all(family.replace(" ", "") in line and "/usr/" not in line for line in chosen), (
+            family,
+            chosen,
+        )
+    assert len(available_fonts()) >= 3

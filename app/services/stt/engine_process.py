@@ -22,7 +22,7 @@ from app.config import Settings
 from app.errors import EngineUnavailable
 from app.services.child_main import describe_failure
 from app.services.stt.model import downloads_allowed, prepare_model
-from app.services.stt.transcript import HeardWord, Segment
+from app.services.stt.transcript import Decoding, HeardWord, Segment
 
 if TYPE_CHECKING:
     from faster_whisper import WhisperModel
@@ -36,6 +36,8 @@ MORE_BUDGET_S = 1.0
 """How long one `more` call gathers segments before it answers."""
 INSTANCES = 2
 """Model instances kept for different thread counts (the full share and one other), bounding the memory."""
+TEMPERATURE_STEP = 0.2
+"""faster-whisper's fallback: decoding again this much hotter while the text looks wrong, up to 1.0."""
 
 
 @dataclass
@@ -82,7 +84,9 @@ def _add(heard: Heard, segment: "WhisperSegment") -> None:
     heard.position = float(segment.end)
     text = segment.text.strip()
     if text:
-        heard.segments.append(Segment(start=_rounded(segment.start), end=_rounded(segment.end), text=text))
+        heard.segments.append(
+            Segment(start=_rounded(segment.start), end=_rounded(segment.end), text=text, decoding=_decoding(segment))
+        )
     for word in segment.words or []:
         if word.word.strip():
             heard.words.append(
@@ -93,6 +97,25 @@ def _add(heard: Heard, segment: "WhisperSegment") -> None:
                     probability=round(float(word.probability), 4),
                 )
             )
+
+
+def _decoding(segment: "WhisperSegment") -> Decoding:
+    return Decoding(
+        seek=int(segment.seek),
+        tokens=[int(token) for token in segment.tokens],
+        temperature=float(segment.temperature or 0.0),
+        avg_logprob=float(segment.avg_logprob),
+        compression_ratio=float(segment.compression_ratio),
+        no_speech_prob=float(segment.no_speech_prob),
+    )
+
+
+def temperatures(first: float | None) -> dict[str, Any]:
+    """faster-whisper's `temperature` option: its own fallback from 0 when None, else the fallback from `first`."""
+    if first is None:
+        return {}
+    steps = int((1.0 - first) / TEMPERATURE_STEP + 1e-9)  # 0.0 -> 0.0, 0.2, ... 1.0; 0.3 -> 0.3 ... 0.9
+    return {"temperature": [round(first + TEMPERATURE_STEP * step, 3) for step in range(steps + 1)]}
 
 
 class Recognizer:
@@ -129,8 +152,18 @@ class Recognizer:
                 )
             return self._models[threads]
 
-    def begin(self, audio: str, language: str | None, task: str, threads: int) -> Opened:
-        segments, info = self.model(threads).transcribe(audio, language=language, task=task, **DECODE_OPTIONS)
+    def begin(
+        self,
+        audio: str,
+        language: str | None,
+        task: str,
+        threads: int,
+        prompt: str | None = None,
+        temperature: float | None = None,
+    ) -> Opened:
+        """Start a transcription; `prompt` is Whisper's initial prompt, `temperature` the first one tried."""
+        options = {**DECODE_OPTIONS, "initial_prompt": prompt, **temperatures(temperature)}
+        segments, info = self.model(threads).transcribe(audio, language=language, task=task, **options)
         session = next(self._ids)
         self._sessions[session] = iter(segments)
         return Opened(session, info.language, _rounded(info.duration))

@@ -1,16 +1,20 @@
-"""Speech to text as the API process sees it: the Whisper process (started on first use and kept), its state,
-and transcriptions. Knows nothing about HTTP; closed by the composition root."""
+"""Speech to text as the API process sees it: the Whisper process (started on first use, unloaded after
+STT_IDLE_UNLOAD_S unused), its state, and transcriptions. Knows nothing about HTTP; closed by the composition
+root."""
 
+import contextlib
 import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from pydantic import BaseModel
 from typing_extensions import TypedDict  # pydantic validates typing_extensions' TypedDict on 3.11
 
 from app.config import Settings
 from app.errors import EngineUnavailable
 from app.limits import CpuBudget
 from app.services.child_process import ChildProcess, unavailable_reason
+from app.services.idle_unload import IdleUnload
 from app.services.stt.engine_process import Heard, Opened, SttCatalog, SttPayload
 from app.services.stt.languages import whisper_language
 from app.services.stt.model import english_only, model_problem
@@ -23,6 +27,14 @@ TARGET = "app.services.stt.engine_process"
 
 Progress = Callable[[float], None]
 """Called with 0-100 as the transcription goes through the audio."""
+
+
+class DecodeHints(BaseModel):
+    """What a client may tell Whisper beyond the language: a prompt (names, spelling, style) and the first
+    temperature tried (None: Whisper's own fallback from 0)."""
+
+    prompt: str | None = None
+    temperature: float | None = None
 
 
 class SttInfo(TypedDict):
@@ -51,10 +63,13 @@ def in_order(words: list[HeardWord], duration: float) -> list[HeardWord]:
 class SttService:
     """Transcriptions in the speech recognizer's process; unavailable, with the reason, when the model cannot load."""
 
-    def __init__(self, model: str, process: ChildProcess | None, reason: str | None = None) -> None:
+    def __init__(
+        self, model: str, process: ChildProcess | None, reason: str | None = None, idle_unload_s: float = 0
+    ) -> None:
         self.model = model
         self.process = process
         self._reason = reason
+        self._idle = IdleUnload(process, idle_unload_s) if process is not None and idle_unload_s > 0 else None
 
     @classmethod
     def from_settings(cls, settings: Settings, budget: CpuBudget) -> "SttService":
@@ -65,7 +80,7 @@ class SttService:
             return cls(settings.whisper_model, None, problem)
         payload = SttPayload(settings, budget.threads)
         process = ChildProcess(TARGET, payload, budget, settings.max_concurrent_stt, ENGINE_NAME)
-        return cls(settings.whisper_model, process, None)
+        return cls(settings.whisper_model, process, None, settings.stt_idle_unload_s)
 
     @property
     def reason(self) -> str | None:
@@ -105,14 +120,34 @@ class SttService:
         }
 
     def transcribe(
-        self, audio: Path, language: str | None, task: str, threads: int, progress: Progress | None = None
+        self,
+        audio: Path,
+        language: str | None,
+        task: str,
+        threads: int,
+        progress: Progress | None = None,
+        hints: DecodeHints | None = None,
     ) -> Transcript:
         """What is said in `audio` (any audio, or a video's sound), with segments and word times; from a heavy thread.
 
         `language`: None detects it; `task`: transcribe, or translate into English."""
         self.check_available()
+        with self._idle.in_use() if self._idle is not None else contextlib.nullcontext():
+            return self._transcribe(audio, language, task, threads, progress, hints or DecodeHints())
+
+    def _transcribe(
+        self,
+        audio: Path,
+        language: str | None,
+        task: str,
+        threads: int,
+        progress: Progress | None,
+        hints: DecodeHints,
+    ) -> Transcript:
         assert self.process is not None  # check_available: a service without a process is unavailable
-        opened: Opened = self.process.call("begin", str(audio), language, task, threads)
+        opened: Opened = self.process.call(
+            "begin", str(audio), language, task, threads, hints.prompt, hints.temperature
+        )
         segments: list[Segment] = []
         words: list[HeardWord] = []
         while True:
@@ -128,5 +163,7 @@ class SttService:
         return Transcript(text=text, language=opened.language, duration=opened.duration, segments=segments, words=words)
 
     def close(self) -> None:
+        if self._idle is not None:
+            self._idle.close()
         if self.process is not None:
             self.process.close()

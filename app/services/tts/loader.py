@@ -10,6 +10,8 @@ from app.services.tts.onnx_engine import load_onnx_engine
 from app.services.tts.service import TtsService
 from app.services.tts.torch_engine import find_model_dir, load_torch_engine
 from app.services.tts.voice_fetch import HubVoices
+from app.services.tts.voice_pack import VoicePack
+from app.services.tts.voice_source import PackInstall, PackThenHub
 
 log = logging.getLogger("app.tts")
 
@@ -47,13 +49,16 @@ def _load_engine(settings: Settings, own_process: bool) -> LoadedEngine:
 
 def build_tts_service(settings: Settings, own_process: bool = False) -> TtsService:
     """Engine and voices loaded, each language's G2P on its first use; warmed up when WARMUP is on (which loads
-    the G2P of the language it speaks: DEFAULT_LANG_CODE's, or the default voice's)."""
+    the G2P of the language it speaks: DEFAULT_LANG_CODE's, or the default voice's). A missing voice pack is
+    fetched in the background meanwhile."""
+    pack = VoicePack(settings.model_cache_dir, settings.kokoro_voices_url, settings.kokoro_voices_integrity)
+    install = PackInstall(pack).start()
     try:
         loaded = _load_engine(settings, own_process)
     except EngineUnavailable as exc:
         log.warning("TTS unavailable: %s", exc.message)
         return TtsService.unavailable(settings, exc.message)
-    loaded.voices.source = HubVoices(settings.model_cache_dir, settings.kokoro_repo_id)
+    loaded.voices.source = PackThenHub(install, HubVoices(settings.model_cache_dir, settings.kokoro_repo_id))
     g2p = G2pRegistry(loaded.engine.vocab)
     g2p.probe()
     service = TtsService.serving(settings, loaded, g2p)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from app.services.tts.torch_file import TorchFileError, read_tensor
+from app.services.tts.voice_pack import load_pack_voices
 from app.services.tts.voices import KNOWN_VOICES, FetchResult, as_pack, load_pt_voices
 
 log = logging.getLogger("app.tts.voices")
@@ -47,9 +48,9 @@ def cached_voices_dir(cache_dir: Path, repo_id: str) -> Path:
 
 
 def load_cached_voices(cache_dir: Path, repo_id: str) -> dict[str, np.ndarray]:
-    """Every voice fetched before into the cache (none when nothing was)."""
+    """Every voice installed before into the cache: the npm pack's, then those fetched from the hub."""
     directory = cached_voices_dir(cache_dir, repo_id)
-    return load_pt_voices(directory) if directory.is_dir() else {}
+    return {**load_pack_voices(cache_dir), **(load_pt_voices(directory) if directory.is_dir() else {})}
 
 
 def _describe(exc: BaseException) -> str:

@@ -61,7 +61,8 @@ class FetchResult:
 class VoiceSource(Protocol):
     """Where voices that are not installed come from; `unavailable_reason` is None when fetching works."""
 
-    unavailable_reason: str | None
+    @property
+    def unavailable_reason(self) -> str | None: ...
 
     def fetch(self, name: str) -> FetchResult: ...
 

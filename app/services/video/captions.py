@@ -44,6 +44,9 @@ class CaptionStyle:
     stroke_color: str = "#000000"
     stroke_size: float = 3
     highlight_color: str = ""
+    box: bool = False
+    box_color: str = "#000000"
+    box_transparency: float = 0.35
 
     def __post_init__(self) -> None:
         _check(1 <= self.line_count <= 5, "line_count must be between 1 and 5")
@@ -52,8 +55,9 @@ class CaptionStyle:
         _check(bool(self.font_name.strip()), "font_name must not be empty")
         _check(self.position in _ALIGNMENT, "position must be top, center or bottom")
         _check(0.0 <= self.shadow_transparency <= 1.0, "shadow_transparency must be between 0 and 1")
+        _check(0.0 <= self.box_transparency <= 1.0, "box_transparency must be between 0 and 1")
         _check(self.shadow_blur >= 0 and self.stroke_size >= 0, "shadow_blur and stroke_size must not be negative")
-        for name in ("font_color", "shadow_color", "stroke_color"):
+        for name in ("font_color", "shadow_color", "stroke_color", "box_color"):
             ass_color(getattr(self, name))
         if self.highlight_color:
             ass_color(self.highlight_color)
@@ -75,17 +79,21 @@ def ass_color(color: str, transparency: float = 0.0) -> str:
 
 
 def available_fonts(fonts_dir: Path | str | None = None) -> list[str]:
-    """Family names of the fonts in `fonts_dir` (Lato's folder by default), from names like `Family-Style.ttf`."""
-    folder = Path(fonts_dir) if fonts_dir is not None else default_fonts_dir()
+    """Family names of the shipped caption fonts; of a folder's fonts, from names like `Family-Style.ttf`."""
+    if fonts_dir is None:
+        from app.services.video.fonts import font_families
+
+        return font_families()
+    folder = Path(fonts_dir)
     families = {path.stem.split("-")[0] for path in folder.iterdir() if path.suffix.lower() in _FONT_SUFFIXES}
     return sorted(families)
 
 
 def default_fonts_dir() -> Path:
-    """The folder of the Lato TTFs shipped by the font-lato package."""
-    import font_lato
+    """The folder of the caption fonts shipped by registry packages (Lato and the others in `fonts`)."""
+    from app.services.video.fonts import caption_fonts_dir
 
-    return Path(font_lato.font_directory)
+    return caption_fonts_dir()
 
 
 def parse_captions(text: str) -> list[Word]:
@@ -184,9 +192,15 @@ def _spread(tokens: list[str], start: float, end: float) -> list[Word]:
 
 def build_ass(words: list[Word], style: CaptionStyle, width: int, height: int) -> str:
     """A complete ASS script: one Dialogue per caption screen, or per word when a highlight colour is set."""
+    return build_scenes_ass([words], style, width, height)
+
+
+def build_scenes_ass(scenes: list[list[Word]], style: CaptionStyle, width: int, height: int) -> str:
+    """`build_ass` for words in scenes: a caption screen never holds words of two scenes."""
     events: list[str] = []
-    for screen in group_screens(words, style):
-        events += _screen_events(screen, style)
+    for words in scenes:
+        for screen in group_screens(words, style):
+            events += _screen_events(screen, style)
     return _header(style, width, height) + "\n".join(events) + "\n"
 
 
@@ -270,13 +284,17 @@ def _header(style: CaptionStyle, width: int, height: int) -> str:
     margin_h = round(width * 0.06)
     margin_v = round(height * 0.1)
     primary = ass_color(style.font_color)
+    outline_colour = ass_color(style.stroke_color)
+    if style.box:  # BorderStyle 3: an opaque box behind each line, in the outline colour, the outline its padding
+        outline = round(max(style.stroke_size, style.font_size * 0.18) * scale, 2)
+        outline_colour, shadow = ass_color(style.box_color, style.box_transparency), 0.0
     fields = [
         "Default",
         style.font_name.replace(",", " "),
         font_size,
         primary,
         primary,
-        ass_color(style.stroke_color),
+        outline_colour,
         ass_color(style.shadow_color, style.shadow_transparency),
         -1 if style.bold else 0,
         -1 if style.italic else 0,
@@ -286,7 +304,7 @@ def _header(style: CaptionStyle, width: int, height: int) -> str:
         100,
         0,
         0,
-        1,
+        3 if style.box else 1,
         f"{outline:g}",
         f"{shadow:g}",
         _ALIGNMENT[style.position],

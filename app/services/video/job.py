@@ -20,6 +20,7 @@ from app.services.stt.service import SttService
 from app.services.tts.service import SpeechRequest, TtsService
 from app.services.video.captions import CaptionStyle, Word, default_fonts_dir
 from app.services.video.render import merge_videos, render_captioned_video
+from app.services.video.short_job import ShortJobs, ShortParams
 
 NARRATION_SHARE = 30.0
 """Percent of a job's progress spent synthesizing its narration or hearing it; rendering takes the rest up to 99."""
@@ -61,19 +62,19 @@ class MergeParams(BaseModel):
     music_id: str | None = None
 
 
-VideoParams = Annotated[CaptionedParams | MergeParams, Field(discriminator="operation")]
-VIDEO_PARAMS: TypeAdapter[CaptionedParams | MergeParams] = TypeAdapter(VideoParams)
+VideoParams = Annotated[CaptionedParams | MergeParams | ShortParams, Field(discriminator="operation")]
+VIDEO_PARAMS: TypeAdapter[CaptionedParams | MergeParams | ShortParams] = TypeAdapter(VideoParams)
 
 
 def make_video_handler(
     tts: TtsService, ffmpeg: Ffmpeg, files: Files, fonts_dir: Path | None = None, stt: SttService | None = None
 ) -> Handler:
-    """One handler for kind "video", dispatching on the params' operation; `stt` captions uploaded narrations."""
+    """One handler for kind "video" (captioned, merge, short), by the params' operation; `stt` hears narrations."""
     return VideoJobs(tts, ffmpeg, files, fonts_dir or default_fonts_dir(), stt).run
 
 
 class VideoJobs:
-    """The captioned video and the merge, run in a heavy thread with the services they need."""
+    """The captioned video, the merge and the short, run in a heavy thread with the services they need."""
 
     def __init__(self, tts: TtsService, ffmpeg: Ffmpeg, files: Files, fonts: Path, stt: SttService | None) -> None:
         self.tts = tts
@@ -81,11 +82,14 @@ class VideoJobs:
         self.files = files
         self.fonts = fonts
         self.stt = stt
+        self.shorts = ShortJobs(tts, ffmpeg, files, fonts, stt)
 
     def run(self, job: Job, context: JobContext) -> JobOutput:
         params = VIDEO_PARAMS.validate_python(job.params)
         if isinstance(params, CaptionedParams):
             return self.captioned(params, context)
+        if isinstance(params, ShortParams):
+            return self.shorts.run(params, context)
         return self.merge(params, context)
 
     def narrate(

@@ -10,7 +10,7 @@ from typing import TypedDict
 from pydantic import BaseModel, Field
 
 from app.errors import InvalidInput, UnprocessableInput
-from app.services.video.captions import CaptionStyle, ass_color, available_fonts, default_fonts_dir
+from app.services.video.captions import CaptionStyle, ass_color, available_fonts
 
 _STYLE = CaptionStyle()
 _FORM_NAMES = {"bold": "font_bold", "italic": "font_italic", "position": "subtitle_position"}
@@ -19,7 +19,7 @@ _COLOURS = ("font_color", "shadow_color", "stroke_color", "highlight_color")
 
 @lru_cache(maxsize=1)
 def caption_fonts() -> tuple[str, ...]:
-    return tuple(available_fonts(default_fonts_dir()))
+    return tuple(available_fonts())
 
 
 class CaptionFields(TypedDict):

@@ -1,0 +1,78 @@
+"""The preview of a short: one frame of one scene, its captions as the render will burn them, from the scene's
+first sentence only (synthesized in a video slot of its own, answered in the request)."""
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from app.errors import InvalidInput
+from app.services.tts.chunking import split_sentences
+from app.services.uploads import detect_media, download_url
+from app.services.video.captions import Word, default_fonts_dir
+from app.services.video.short_job import ShortParams, ShortScene
+from app.services.video.short_render import SceneMedia, ShortLayout, render_frame
+from app.services.video.timeline import SceneSpan, shifted
+from app.wiring import Services
+
+
+async def preview_png(services: Services, params: ShortParams, index: int, at_s: float | None) -> tuple[bytes, float]:
+    """The PNG of scene `index` at `at_s` seconds after its narration starts (default: mid first word)."""
+    heavy = services.heavy
+    return await heavy.run(heavy.admit("video"), _preview, services, params, index, at_s)
+
+
+def _preview(services: Services, params: ShortParams, index: int, at_s: float | None) -> tuple[bytes, float]:
+    scene = params.scenes[index]
+    with tempfile.TemporaryDirectory(dir=services.files.storage.scratch_root()) as folder:
+        work = Path(folder)
+        narration, duration, words = _first_sentence(services, scene, work)
+        background, is_video = _background(services, params, index, work)
+        transition = params.transition_s if params.transition != "cut" else 0.0
+        lead = transition if index > 0 else 0.0
+        tail = transition if index < len(params.scenes) - 1 else 0.0
+        end = lead + duration + scene.pause_after_s
+        span = SceneSpan(lead, lead + duration, end, 0.0, end + tail)
+        layout = ShortLayout(params.width, params.height, [span], params.transition, transition)
+        moment = at_s if at_s is not None else ((words[0].start + words[0].end) / 2 if words else 0.0)
+        if moment > span.clip_length - lead:
+            raise InvalidInput(
+                f"Field 'at_s': {moment:g} s is past the previewed part of the scene ({duration:.3f} s)."
+            )
+        captions = ([shifted(words, lead, lead + duration)], params.style) if params.style is not None else None
+        out = work / "frame.png"
+        media = SceneMedia(background, is_video, scene.effect, narration)
+        render_frame(media, layout, captions, lead + moment, out, ffmpeg=services.ffmpeg, fonts_dir=default_fonts_dir())
+        return out.read_bytes(), moment
+
+
+def _first_sentence(services: Services, scene: ShortScene, work: Path) -> tuple[Path, float, list[Word]]:
+    """The scene's narration as far as the preview needs it: a synthesized first sentence, or the given audio
+    with its given captions (an uploaded narration is not heard for a preview: no captions then)."""
+    if scene.speech is not None:
+        sentences = split_sentences(scene.speech.text)
+        request = replace(scene.speech, text=sentences[0] if sentences else scene.speech.text)
+        wav = work / "narration.wav"
+        result = services.tts.synthesize_to_wav(request, wav, services.heavy.threads)
+        words = [Word(str(w["word"]), float(w["start"]), float(w["end"])) for w in result.words]
+        return wav, result.duration_s, words
+    assert scene.audio_id is not None  # the route gives every scene text or audio
+    audio = services.files.input_path(scene.audio_id)
+    return audio, services.ffmpeg.probe(audio).duration, list(scene.captions or [])
+
+
+def _background(services: Services, params: ShortParams, index: int, work: Path) -> tuple[Path, bool]:
+    scene = params.scenes[index]
+    if scene.background_id is not None:
+        return services.files.input_path(scene.background_id), scene.background_is_video
+    assert scene.background_url is not None
+    raw = work / "background"
+    try:
+        download_url(scene.background_url, raw, params.max_download_bytes, params.allow_private_urls)
+        detected = detect_media(raw, services.ffmpeg)
+    except InvalidInput as exc:
+        raise InvalidInput(f"scenes[{index}].background_url: {exc.message}") from exc
+    if detected.media_type not in ("image", "video"):
+        raise InvalidInput(
+            f"scenes[{index}].background_url: the URL gave {detected.media_type}, not an image or video."
+        )
+    return raw, detected.media_type == "video"
