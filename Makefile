@@ -17,7 +17,7 @@ $(DEV): $(RUNTIME) requirements-dev.txt
 	$(PIP) install -q torch==2.13.0 -r requirements-dev.txt
 	touch $@
 
-.PHONY: install run test lint format bench voices voice-pack
+.PHONY: install run test test-fast lint format bench voices voice-pack
 install: $(RUNTIME) voice-pack
 
 # All 54 Kokoro voices from the npm registry's kokoro-js 1.2.1 into MODEL_CACHE_DIR (once; offline it says why).
@@ -33,6 +33,10 @@ voices: $(RUNTIME)
 
 test: $(DEV) voice-pack
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+# The inner loop: unit and contract tests, no model and no server process (markers: tests/support/tiers.py).
+test-fast: $(DEV)
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q -m "not slow and not cluster and not browser"
 
 lint: $(DEV)
 	$(VENV)/bin/ruff format --check .

@@ -14,6 +14,7 @@ from app.limits import CpuBudget
 from app.services.child_process import ChildProcess
 from app.services.tts.engine_process import start_engine_process
 from tests.support.local_server import RunningServer
+from tests.support.tiers import pytest_collection_modifyitems, pytest_runtest_setup  # noqa: F401 (hooks: the tiers)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))  # the load test script, run by test_system
@@ -24,6 +25,12 @@ os.environ["KOKORO_VOICES_URL"] = ""
 """Test servers see only what a test gives them, and never fetch the voice pack from the registry."""
 ENGINE_WORKERS = 8
 """Threads of the shared engine process: more than any test server's MAX_CONCURRENT_HEAVY_TASKS."""
+
+
+@pytest.fixture(scope="session")
+def slow_tier() -> None:
+    """Requested by a fixture that starts a server or loads a model on its own: its tests go to the slow tier
+    (tests/support/tiers.py), out of `make test-fast`."""
 
 
 @pytest.fixture(scope="session")
@@ -41,19 +48,22 @@ ENGINE_SETTINGS = {
     "kokoro_onnx_model",
     "kokoro_onnx_voices",
     "warmup",
+    "heavy_nice",
 }
 """Overrides that change the engine itself: a server given one starts its own engine process."""
 
 
 def torch_test_settings(storage_path: Path, model_dir: Path, **overrides: Any) -> Settings:
-    """The random-weight torch model, no warm-up, every core (CPU_USAGE_LIMIT=1.0) to keep the suite fast.
-    The load test exercises the real budgets."""
+    """The random-weight torch model, no warm-up, every core (CPU_USAGE_LIMIT=1.0) at the normal priority
+    (HEAVY_NICE=0: work beside the suite does not starve it) to keep the suite fast. The load test exercises the
+    real budgets; a story about priority asks for a nice of its own (and gets its own engine)."""
     values = {
         "storage_path": storage_path,
         "tts_engine": "torch",
         "kokoro_model_dir": model_dir,
         "warmup": False,
         "cpu_usage_limit": 1.0,
+        "heavy_nice": 0,
         **overrides,
     }
     return Settings(**values)

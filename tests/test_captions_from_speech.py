@@ -36,7 +36,7 @@ SRT = "1\n00:00:00,300 --> 00:00:02,000\nGiven captions\n"
 
 
 @pytest.fixture(scope="module")
-def speech_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def speech_server(slow_tier: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     settings = Settings(
         storage_path=tmp_path_factory.mktemp("captions-media"),
         tts_engine="onnx",

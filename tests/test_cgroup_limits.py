@@ -81,6 +81,7 @@ def made_group() -> Iterator[MadeGroup]:
         directory.rmdir()
 
 
+@pytest.mark.slow  # starts server.py in a cgroup
 def test_the_server_in_a_half_cpu_one_gib_cgroup_sees_and_shows_both_limits(
     made_group: MadeGroup, tmp_path: Path
 ) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from app.limits import available_cores
 from tests.support.cli_server import ROOT, CliServer, ended, settings_env, wait_until
+from tests.support.waits import WAIT_S
 
 
 @pytest.fixture
@@ -30,7 +31,7 @@ def test_importing_server_builds_no_app_and_starts_no_process() -> None:
         "assert 'app' in dir(server); "
         "assert psutil.Process().children() == [], psutil.Process().children()"
     )
-    done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, timeout=WAIT_S)
     assert done.returncode == 0, done.stderr
 
 

@@ -17,6 +17,7 @@ import soundfile
 from app.services.jobs import Job
 from app.services.webhooks import WebhookSender
 from tests.conftest import RunningServer
+from tests.support.waits import WAIT_S
 
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
 TEXT = "Automation users want one node that just works."
@@ -49,7 +50,7 @@ class WebhookReceiver:
         self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def wait_for(self, count: int, timeout: float = 600) -> None:
+    def wait_for(self, count: int, timeout: float = WAIT_S) -> None:
         deadline = time.monotonic() + timeout
         while len(self.calls) < count and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -82,7 +83,7 @@ def test_webhook_is_signed_and_retried_after_a_500(server_factory) -> None:
         assert payload["file_id"] == file_id and payload["status"] == "ready" and payload["kind"] == "tts"
         assert payload["download_url"].endswith(f"/api/v1/media/storage/{file_id}") and payload["error"] is None
         assert server.client.get(payload["download_url"]).status_code == 200
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + WAIT_S
         while server.services.jobs.get(file_id).webhook is None and time.monotonic() < deadline:
             time.sleep(0.05)
         outcome = server.services.jobs.get(file_id).webhook
@@ -100,7 +101,7 @@ def test_a_failing_webhook_never_fails_the_job(server_factory) -> None:
         file_id = server.client.post(TTS, data={"text": TEXT, "webhook_url": receiver.url}).json()["file_id"]
         receiver.wait_for(3)
         assert server.wait_for(file_id)["status"] == "ready"
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + WAIT_S
         while server.services.jobs.get(file_id).webhook is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert server.services.jobs.get(file_id).webhook["delivered"] is False
@@ -180,7 +181,7 @@ def test_restart_fails_interrupted_jobs_instead_of_leaving_them_processing(serve
     done = first.client.post(TTS, data={"text": TEXT, "wait": "true"}).headers["x-file-id"]
     running = first.client.post(TTS, data={"text": TEXT * 6}).json()["file_id"]
     queued = first.client.post(TTS, data={"text": f"{TEXT} Queued."}).json()["file_id"]
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + WAIT_S
     while first.client.get(f"/api/v1/media/storage/{running}/status").json()["status"] != "processing":
         assert time.monotonic() < deadline
         time.sleep(0.05)

@@ -31,7 +31,9 @@ def onnx_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSer
 
 
 @pytest.fixture(scope="module")
-def server_with_a_damaged_chinese_g2p(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def server_with_a_damaged_chinese_g2p(
+    slow_tier: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningServer]:
     """A server whose engine process finds a `jieba` that fails on import (a damaged install): the Chinese G2P
     looks installed at start and fails when it is first loaded."""
     damaged = tmp_path_factory.mktemp("damaged-site")

@@ -7,7 +7,9 @@ import time
 
 import psutil
 
+from app.limits import RetryPromises
 from tests.conftest import RunningServer
+from tests.support.waits import WAIT_S
 
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
 STATUS = "/api/v1/system/status"
@@ -24,7 +26,7 @@ def raw_post_headers(
 ) -> bytes:
     """Send only the headers of a POST that announces a large body, never the body; the server's answer."""
     host, port = server.base_url.removeprefix("http://").split(":")
-    with socket.create_connection((host, int(port)), timeout=600) as sock:
+    with socket.create_connection((host, int(port)), timeout=WAIT_S) as sock:
         sock.sendall(
             f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: {content_type}\r\n"
             f"Content-Length: {content_length}\r\n\r\n".encode()
@@ -68,7 +70,8 @@ def test_wrong_api_key_still_gets_401_when_the_server_is_busy(server_factory) ->
 
 def test_refused_clients_are_told_staggered_retry_times(server_factory) -> None:
     server = busy_server(server_factory)
-    with server.hold_slot("tts"):
+    server.services.admission.promises = RetryPromises(clock=lambda: 0.0)  # the five refusals at one instant
+    with server.hold_slot("tts"):  # however slowly a busy machine sends them: no promise runs out between them
         waits = []
         for _ in range(5):
             response = server.client.post(TTS, data={"text": ENGLISH})
@@ -90,7 +93,7 @@ def test_responses_say_how_long_the_server_took(server_factory) -> None:
 
 
 def test_speech_runs_in_its_own_process_at_the_heavy_priority_and_cores(server_factory) -> None:
-    server = server_factory()
+    server = server_factory(heavy_nice=10)  # the suite's servers run at nice 0; this story needs a real nice
     status = server.client.get(STATUS).json()
     engine = status["engine_process"]
     assert engine["pid"] not in (None, status["pid"], os.getpid())
@@ -104,7 +107,7 @@ def test_speech_runs_in_its_own_process_at_the_heavy_priority_and_cores(server_f
 
 def engine_waiting_on_a_call(server: RunningServer) -> dict:
     """The engine process's status once a call is in flight (the job now waits on the engine)."""
-    deadline = time.monotonic() + 600
+    deadline = time.monotonic() + WAIT_S
     while (engine := server.client.get(STATUS).json()["engine_process"])["calls_in_flight"] < 1:
         assert time.monotonic() < deadline, "no call ever reached the engine"
         time.sleep(0.02)

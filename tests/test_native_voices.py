@@ -29,7 +29,7 @@ LIMITS = {
 
 
 @pytest.fixture(scope="module")
-def pack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def pack_server(slow_tier: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """The real int8 model with the installed voice pack (MODEL_CACHE_DIR as the server reads it)."""
     if not pack_installed(INSTALLED_MODEL_CACHE):
         pytest.skip(

@@ -16,6 +16,7 @@ import pytest
 from tests.conftest import ServerFactory
 from tests.support.hearing import wer
 from tests.support.local_server import RunningServer
+from tests.support.waits import WAIT_S
 from tests.tools.conftest import info_of, job_count, make_media
 
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
@@ -53,7 +54,7 @@ def clips(onnx_server: RunningServer, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="module")
 def client(onnx_server: RunningServer) -> Iterator[openai.OpenAI]:
     """The official client as a user sets it up: base URL `http://HOST:PORT/v1`, any key, no retries."""
-    with openai.OpenAI(base_url=f"{onnx_server.base_url}/v1", api_key="unused", max_retries=0, timeout=900) as made:
+    with openai.OpenAI(base_url=f"{onnx_server.base_url}/v1", api_key="unused", max_retries=0, timeout=WAIT_S) as made:
         yield made
 
 

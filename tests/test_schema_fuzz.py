@@ -10,7 +10,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import RunningServer, torch_test_settings
+from tests.conftest import RunningServer, running, torch_test_settings
+from tests.support.waits import WAIT_S
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 ENDLESS = {"/api/v1/media/jobs/events"}
@@ -18,7 +19,7 @@ ENDLESS = {"/api/v1/media/jobs/events"}
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory, test_model_dir) -> RunningServer:
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory, test_model_dir, test_engine) -> RunningServer:
     server = RunningServer(
         torch_test_settings(
             tmp_path_factory.mktemp("fuzz-media"),
@@ -27,7 +28,8 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory, test_model_dir) -> Run
             max_queued_jobs=1,
             max_upload_mb=1,
             wait_timeout_s=5,
-        )
+        ),
+        running(test_engine),
     )
     yield server
     server.stop()
@@ -50,6 +52,6 @@ def test_fuzzing_the_openapi_schema_finds_no_5xx_and_no_schema_violation(fuzz_se
             derandomize=True,
         )
         def check(case: schemathesis.Case) -> None:
-            case.call_and_validate(base_url=fuzz_server.base_url, checks=CHECKS, timeout=300)
+            case.call_and_validate(base_url=fuzz_server.base_url, checks=CHECKS, timeout=WAIT_S)
 
         check()

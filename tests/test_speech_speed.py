@@ -13,6 +13,7 @@ import soundfile
 from app.services.tts.chunking import SAMPLE_RATE
 from app.services.tts.engine import style_for, token_ids
 from tests.conftest import RunningServer
+from tests.support.waits import WAIT_S
 
 TEXT = (
     "The river was quiet that morning. A boat drifted past the mill, and the miller waved from his door. "
@@ -66,7 +67,7 @@ def test_a_streamed_answer_starts_with_its_first_words_before_the_rest_is_synthe
     engine = onnx_server.services.engine
     assert engine is not None and engine.pid is not None
     body = {"input": TEXT, "response_format": "pcm", "stream": True, "lang_code": "a"}
-    with httpx.stream("POST", f"{onnx_server.base_url}/v1/audio/speech", json=body, timeout=600) as response:
+    with httpx.stream("POST", f"{onnx_server.base_url}/v1/audio/speech", json=body, timeout=WAIT_S) as response:
         assert response.status_code == 200
         pieces = response.iter_bytes()
         first = next(pieces)

@@ -7,9 +7,11 @@ import sys
 import threading
 
 import imageio_ffmpeg
+import pytest
 import soundfile
 
 from tests.conftest import ROOT, RunningServer
+from tests.support.waits import WAIT_S
 
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
 STATUS = "/api/v1/system/status"
@@ -153,10 +155,11 @@ def test_burst_beyond_capacity_gets_429_with_retry_after(server_factory) -> None
         responses.append(server.client.post(TTS, data={"text": f"Request {index}. {ENGLISH * 3}"}))
 
     threads = [threading.Thread(target=post, args=(i,)) for i in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    with server.frozen_engine():  # the two admitted jobs hold their slots however slowly the posts come
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     codes = sorted(r.status_code for r in responses)
     assert codes == [202] * 2 + [429] * 8
     for response in responses:
@@ -171,7 +174,10 @@ def test_burst_beyond_capacity_gets_429_with_retry_after(server_factory) -> None
 
 def test_caps_are_never_exceeded_and_queued_jobs_all_finish(server_factory) -> None:
     server = server_factory(max_concurrent_tts=2, max_concurrent_heavy_tasks=2, max_queued_jobs=6)
-    ids = [server.client.post(TTS, data={"text": f"Job number {i}. " + ENGLISH}).json()["file_id"] for i in range(8)]
+    with server.frozen_engine():  # no job ends before all eight are in: two run, six wait
+        ids = [
+            server.client.post(TTS, data={"text": f"Job number {i}. " + ENGLISH}).json()["file_id"] for i in range(8)
+        ]
     statuses = [server.wait_for(file_id)["status"] for file_id in ids]
     assert statuses == ["ready"] * 8
     snapshot = server.services.admission.snapshot()
@@ -235,6 +241,7 @@ def test_voices_and_languages_are_listed(torch_server: RunningServer) -> None:
     assert all(languages[code]["available"] for code in "abefhip")
 
 
+@pytest.mark.slow  # starts server.py three times
 def test_invalid_settings_stop_startup_naming_the_variable(tmp_path) -> None:
     for variable, value in (("CPU_USAGE_LIMIT", "2"), ("MAX_CONCURRENT_TTS", "0"), ("MAX_QUEUED_JOBS", "many")):
         result = subprocess.run(
@@ -243,7 +250,7 @@ def test_invalid_settings_stop_startup_naming_the_variable(tmp_path) -> None:
             env={"PATH": "/usr/bin:/bin", variable: value, "STORAGE_PATH": str(tmp_path)},
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=WAIT_S,
         )
         assert result.returncode == 2
         assert variable in result.stderr

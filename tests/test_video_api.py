@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 
 from app.errors import InvalidInput
+from app.services.child_process import ChildProcess
 from app.services.ffmpeg import MediaInfo
 from app.services.uploads import check_url, is_public_address, sniff_image
-from tests.conftest import RunningServer, torch_test_settings
+from tests.conftest import RunningServer, running, torch_test_settings
+from tests.support.waits import WAIT_S
 from tests.video.conftest import FFMPEG, make_clip, make_media
 
 UPLOAD = "/api/v1/media/storage"
@@ -170,12 +172,15 @@ def web(media: dict[str, Path]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def small_server(tmp_path_factory: pytest.TempPathFactory, test_model_dir: Path) -> Iterator[RunningServer]:
-    """MAX_UPLOAD_MB=1 and private URLs allowed, so the loopback web server can be fetched."""
+def small_server(
+    tmp_path_factory: pytest.TempPathFactory, test_model_dir: Path, test_engine: ChildProcess
+) -> Iterator[RunningServer]:
+    """MAX_UPLOAD_MB=1 and private URLs allowed, so the loopback web server can be fetched; the shared engine."""
     server = RunningServer(
         torch_test_settings(
             tmp_path_factory.mktemp("small-media"), test_model_dir, max_upload_mb=1, allow_private_urls=True
-        )
+        ),
+        running(test_engine),
     )
     yield server
     server.stop()
@@ -506,7 +511,7 @@ def test_video_job_while_tts_is_saturated_stays_within_caps(server_factory, medi
     assert response.status_code == 202, response.text
     job_ids.append(response.json()["file_id"])
     job_ids.append(server.client.post(tts, data={"text": "One more. " + TEXT}).json()["file_id"])
-    deadline = time.monotonic() + 900
+    deadline = time.monotonic() + WAIT_S
     peaks = []
     while time.monotonic() < deadline:
         snapshot = server.services.admission.snapshot()

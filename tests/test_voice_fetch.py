@@ -18,6 +18,7 @@ from app.services.tts.voice_fetch import cached_voices_dir
 from tests.conftest import ROOT, RunningServer, ServerFactory
 from tests.support.hearing import base_multilingual_model, transcribe, wer
 from tests.support.local_hub import LocalHub
+from tests.support.waits import WAIT_S
 
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
 REPO = "hexgrad/Kokoro-82M"
@@ -39,7 +40,8 @@ def voice_file(seed: int) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def hub() -> Iterator[LocalHub]:
+def hub(slow_tier: None) -> Iterator[LocalHub]:
+    """Voices written by torch (imported for it), served on loopback."""
     local = LocalHub({f"voices/{name}.pt": voice_file(i) for i, name in enumerate(SERVED)}, REPO)
     yield local
     local.stop()
@@ -267,9 +269,11 @@ def test_make_voices_fetches_every_named_voice_once_and_retries_a_failing_hub(hu
     command = [sys.executable, "scripts/fetch_voices.py", "am_santa", "bm_lewis"]
     hub.fail_next(1)
 
-    first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    missing = subprocess.run([*command[:2], "ff_siwis"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    first = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=WAIT_S)
+    again = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=WAIT_S)
+    missing = subprocess.run(
+        [*command[:2], "ff_siwis"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=WAIT_S
+    )
 
     assert first.returncode == 0, first.stdout + first.stderr
     assert "am_santa: fetched" in first.stdout and "bm_lewis: fetched" in first.stdout

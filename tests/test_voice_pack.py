@@ -19,6 +19,7 @@ from app.services.tts.voice_pack import MARKER, VoicePack, VoicePackError, pack_
 from app.services.tts.voice_source import PackInstall
 from tests.conftest import ROOT, ServerFactory
 from tests.support.local_registry import LocalRegistry, integrity_of, pack_tarball, random_voices
+from tests.support.waits import WAIT_S
 
 REPO = "hexgrad/Kokoro-82M"
 TTS = "/api/v1/media/audio-tools/tts/kokoro"
@@ -133,7 +134,7 @@ def test_offline_the_install_fails_with_a_clear_reason_logged_once(
 
 def run_script(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "scripts/fetch_voices.py", *args]
-    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=WAIT_S)
 
 
 def test_make_install_installs_the_pack_and_offline_says_why_without_installing_anything(

@@ -13,6 +13,7 @@ from app.services.child_process import ChildProcess
 from app.tools.catalog import all_tools
 from tests.conftest import ROOT, running, torch_test_settings
 from tests.support.local_server import RunningServer
+from tests.support.waits import WAIT_S
 
 KEY = "web-routes-key"
 OUTSIDE_URL = re.compile(r"""(?:src|href)=["']?(?:https?:)?//""")
@@ -103,11 +104,17 @@ def test_the_tools_list_offers_every_job_route_with_its_form_and_a_folder_for_it
     assert pcm["file"]["type"] == "file" and pcm["sample_rate"]["default"] == 24000
 
 
+@pytest.mark.slow  # a second pytest run
 def test_without_chromium_only_the_browser_tests_are_skipped_and_the_reason_says_how_to_install_it() -> None:
     command = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "tests/browser"]
     environment = {**os.environ, "CHROMIUM_BINARY": "/nowhere/chromium"}
     run = subprocess.run(
-        [*command, "tests/unit/test_folders.py"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=600
+        [*command, "tests/unit/test_folders.py"],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=WAIT_S,
     )
     assert run.returncode == 0, run.stdout + run.stderr
     skipped = [line for line in run.stdout.splitlines() if line.startswith("SKIPPED")]

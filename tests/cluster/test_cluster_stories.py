@@ -29,6 +29,7 @@ from app.services.tts.job import TtsParams
 from app.services.tts.service import SpeechRequest
 from tests.support.cluster import Cluster, Process, WebNode
 from tests.support.servers import redis_binary, weed_binary
+from tests.support.waits import WAIT_S
 from tests.test_integrations import WebhookReceiver
 from tests.video.conftest import FFMPEG, make_media
 
@@ -91,7 +92,7 @@ def status(web: WebNode, file_id: str) -> dict[str, Any]:
     return body
 
 
-def wait_until_ended(web: WebNode, file_id: str, timeout_s: float = 180) -> dict[str, Any]:
+def wait_until_ended(web: WebNode, file_id: str, timeout_s: float = WAIT_S) -> dict[str, Any]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -253,7 +254,7 @@ def test_a_worker_killed_mid_job_has_its_job_finished_by_the_other_once(live: Cl
         file_id = submitted(speak(live.webs[0], LONG_TEXT, webhook_url=receiver.url))
         victim = busy_worker(live, live.webs[1])
         victim.kill()
-        final = wait_until_ended(live.webs[1], file_id, timeout_s=240)
+        final = wait_until_ended(live.webs[1], file_id, timeout_s=WAIT_S)
         assert final["status"] == "ready", final
         receiver.wait_for(1, timeout=60)
         time.sleep(1.0)
@@ -289,7 +290,7 @@ def test_redis_restarted_during_a_burst_loses_no_accepted_job(live: Cluster) -> 
     assert accepted and all(a.status_code in (202, 503) for a in answers), [a.status_code for a in answers]
     assert all("error" in a.json() for a in answers if a.status_code == 503)
     for file_id in accepted:
-        assert wait_until_ended(live.webs[0], file_id, timeout_s=240)["status"] == "ready"
+        assert wait_until_ended(live.webs[0], file_id, timeout_s=WAIT_S)["status"] == "ready"
 
 
 def test_with_no_worker_jobs_get_503_and_a_worker_started_later_picks_up_queued_work(live: Cluster) -> None:

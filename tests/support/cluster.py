@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 
 from tests.support.servers import RedisServer, S3Server, die_with_parent, free_port
+from tests.support.tiers import refuse_in_fast_tier
+from tests.support.waits import WAIT_S
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "media-test"
@@ -31,6 +33,7 @@ class Process:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        refuse_in_fast_tier(f"starts a cluster process ({self.name})")
         with open(self.log, "ab") as out:  # the process has its own copy of the descriptor
             self.process = subprocess.Popen(
                 self.args, cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent
@@ -79,11 +82,11 @@ class WebNode(Process):
         self.port = free_port()
         super().__init__(name, [sys.executable, "server.py"], {**env, "PORT": str(self.port)}, directory)
         self.url = f"http://127.0.0.1:{self.port}"
-        self.client = httpx.Client(base_url=self.url, timeout=120)
+        self.client = httpx.Client(base_url=self.url, timeout=WAIT_S)
 
     def start(self) -> None:
         super().start()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + WAIT_S
         while time.monotonic() < deadline:
             if not self.alive:
                 raise RuntimeError(f"{self.name} exited:\n{self.tail()}")
@@ -154,7 +157,7 @@ class Cluster:
     def live_workers(self) -> int:
         return self.webs[0].workers() if self.webs else 0
 
-    def wait_for_workers(self, count: int, node: Process | None = None, timeout_s: float = 180) -> None:
+    def wait_for_workers(self, count: int, node: Process | None = None, timeout_s: float = WAIT_S) -> None:
         deadline = time.monotonic() + timeout_s
         while self.live_workers() != count:
             if node is not None and not node.alive:

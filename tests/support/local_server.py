@@ -18,6 +18,8 @@ from app.main import create_app
 from app.services.child_process import ChildProcess
 from app.serving import MediaServer
 from app.wiring import Services
+from tests.support.tiers import refuse_in_fast_tier
+from tests.support.waits import WAIT_S
 
 
 class RunningServer:
@@ -26,6 +28,7 @@ class RunningServer:
     `engine`: a started speech engine process to share (its owner closes it); None: the app starts its own."""
 
     def __init__(self, settings: Settings, engine: ChildProcess | None = None) -> None:
+        refuse_in_fast_tier("starts a server")
         self.settings = settings
         self.app = create_app(settings, engine)
         self.sock = socket.socket()
@@ -37,13 +40,13 @@ class RunningServer:
         serve = self.server.serve(sockets=[self.sock])
         self.thread = threading.Thread(target=self.loop.run_until_complete, args=(serve,), daemon=True)
         self.thread.start()
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + WAIT_S
         while not self.server.started:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the server did not start")
             time.sleep(0.05)
         self.services: Services = self.app.state.services
-        self.client = httpx.Client(base_url=self.base_url, timeout=900)
+        self.client = httpx.Client(base_url=self.base_url, timeout=WAIT_S)
 
     def stop(self) -> None:
         self.client.close()
@@ -78,7 +81,7 @@ class RunningServer:
         finally:
             os.kill(pid, signal.SIGCONT)
 
-    def wait_for(self, file_id: str, timeout: float = 900) -> dict:
+    def wait_for(self, file_id: str, timeout: float = WAIT_S) -> dict:
         """Poll the status endpoint until the job ends."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -15,9 +15,6 @@ import json
 import math
 from pathlib import Path
 
-import torch
-from kokoro import KModel
-
 ARCHITECTURE = {
     "istftnet": {
         "upsample_kernel_sizes": [20, 12],
@@ -58,6 +55,9 @@ def build_config() -> dict:
 
 
 def make_test_model(directory: Path, frames_per_phoneme: int = 2, seed: int = 1234) -> Path:
+    import torch  # here, not at the top: VOICES is imported by tests that load no model
+    from kokoro import KModel
+
     directory.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
     config = build_config()

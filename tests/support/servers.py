@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.support.tiers import refuse_in_fast_tier
+
 S3_KEY = "media-api-test"
 S3_SECRET = "media-api-test-secret"
 
@@ -84,6 +86,7 @@ class RedisServer:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "RedisServer":
+        refuse_in_fast_tier("starts Redis")
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory)]
         args += ["--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"]
         with open(self.directory / "redis.log", "ab") as log:  # the process has its own copy of the descriptor
@@ -136,6 +139,7 @@ class S3Server:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> "S3Server":
+        refuse_in_fast_tier("starts an S3 server")
         master, volume, filer, s3, admin = self.ports
         args = [self.binary, f"-logdir={self.directory / 'logs'}", "mini", f"-dir={self.directory / 'data'}"]
         args += ["-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-master.port={master}", f"-volume.port={volume}"]

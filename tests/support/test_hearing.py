@@ -133,6 +133,7 @@ def test_load_audio_resamples_and_decodes_mp3(tmp_path: Path) -> None:
         load_audio(broken)
 
 
+@pytest.mark.slow
 def test_white_noise_is_not_heard_as_speech(tmp_path: Path) -> None:
     noise = np.clip(np.random.default_rng(0).normal(0.0, 0.3, 3 * 16_000), -1.0, 1.0).astype(np.float32)
     path = tmp_path / "noise.wav"
@@ -142,6 +143,7 @@ def test_white_noise_is_not_heard_as_speech(tmp_path: Path) -> None:
     assert wer(FOX, heard.text) == 1.0
 
 
+@pytest.mark.slow
 def test_silence_is_not_heard_as_speech(tmp_path: Path) -> None:
     path = tmp_path / "silence.wav"
     sf.write(path, np.zeros(3 * 44_100, dtype=np.float32), 44_100)
@@ -165,6 +167,7 @@ def test_assemble_base_model_is_idempotent_and_repairs(tmp_path: Path) -> None:
     assert not [p for p in target.iterdir() if p.name.endswith(".tmp")]
 
 
+@pytest.mark.slow
 def test_base_multilingual_model_loads(tmp_path: Path) -> None:
     model = base_multilingual_model()
     assert model.model.is_multilingual

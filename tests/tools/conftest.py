@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from tests.support.local_server import RunningServer
+from tests.support.waits import WAIT_S
 from tests.video.conftest import FFMPEG, make_media
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 
 STORAGE = "/api/v1/media/storage"
 EVENTS = "/api/v1/media/jobs/events"
-STREAM_WAIT_S = 300.0
+STREAM_WAIT_S = WAIT_S
 
 
 def upload_id(server: RunningServer, path: Path, media_type: str) -> str:

@@ -112,6 +112,7 @@ def test_a_model_name_in_the_hub_cache_is_not_a_problem_offline(
     assert model_problem("large-v3") is None  # online: downloaded on first use
 
 
+@pytest.mark.slow  # loads Whisper tiny.en three times
 def test_each_thread_count_gets_its_own_model_instance_and_two_at_most_are_kept(tmp_path: Path) -> None:
     recognizer = Recognizer(prepare_model("tiny.en", tmp_path), workers=1, threads=1)
     one = recognizer.model(1)
