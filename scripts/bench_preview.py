@@ -83,7 +83,9 @@ def spoken_scene(server: RunningServer, text: str, background: str) -> dict:
     response = server.client.post(TTS, data={"text": text, "lang_code": "a", "format": "wav", "wait": "true"})
     assert response.status_code == 200, response.text
     file_id = response.headers["x-file-id"]
-    words = server.client.get(f"/api/v1/media/storage/{file_id}/info").json()["words"]
+    info = server.client.get(f"/api/v1/media/storage/{file_id}/info").json()
+    print(f"  (the first sentence is {info['duration']:.2f} s of speech)")
+    words = info["words"]
     captions = json.dumps([{"word": w["word"], "start": w["start"], "end": w["end"]} for w in words])
     return {"audio_id": file_id, "captions": captions, "background_id": background, "image_effect": "ken_burns"}
 
