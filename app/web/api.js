@@ -69,6 +69,14 @@ export async function api(path, { method = "GET", form, json, query, signal } = 
   return type.includes("json") ? response.json() : response.text();
 }
 
+/** A POST of `json` that answers a file (an image); resolves to its Blob, or throws ApiError. */
+export async function apiBlob(path, json) {
+  const headers = { Accept: "image/*, application/json", "Content-Type": "application/json", ...authHeaders() };
+  const response = await fetch(path, { method: "POST", headers, body: JSON.stringify(json) });
+  if (!response.ok) throw await errorFrom(response);
+  return response.blob();
+}
+
 export function downloadUrl(fileId) {
   return `${location.origin}${API}/storage/${encodeURIComponent(fileId)}`;
 }

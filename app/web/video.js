@@ -1,7 +1,7 @@
-// Make a captioned video: pick or upload a background, choose the caption style (previewed live), follow
-// the job's progress, play the video.
+// Make a captioned video: pick or upload a background, choose the caption style (previewed live, and as the
+// server will draw it with "Preview frame"), follow the job's progress, play the video.
 
-import { API, api, playableUrl } from "./api.js";
+import { API, api, apiBlob, playableUrl } from "./api.js";
 import { waitForJob } from "./jobs.js";
 import { bindFileActions, jobLabel, speechForm } from "./speak.js";
 import { bindRangeOutput, el, fillLanguages, fillVoices, mediaKind, setStatus } from "./ui.js";
@@ -134,6 +134,58 @@ function videoFields() {
   };
 }
 
+/** The form as a one-scene short body: the preview draws the frame the short's renderer will. The `subtitle`
+ * preset with every form field over it (and the captioned video's line length) is the form's style. */
+function previewBody() {
+  const [width, height] = $("video-size").value.split("x").map(Number);
+  const scene = {
+    background_id: $("video-background").value,
+    text: $("video-text").value,
+    voice: $("video-voice").value || null,
+    speed: Number($("video-speed").value),
+    lang_code: $("video-lang").value || null,
+    image_effect: $("video-effect").value,
+  };
+  return {
+    scenes: [scene],
+    width,
+    height,
+    caption_preset: "subtitle",
+    caption_config_font_name: $("cap-font").value,
+    caption_config_font_size: Number($("cap-size").value),
+    caption_config_font_color: $("cap-color").value,
+    caption_config_stroke_color: $("cap-stroke").value,
+    caption_config_stroke_size: Number($("cap-stroke-size").value),
+    caption_config_subtitle_position: $("cap-position").value,
+    caption_config_line_count: Number($("cap-lines").value),
+    caption_config_line_max_length: 30,
+    caption_config_font_bold: $("cap-bold").checked,
+    caption_config_font_italic: $("cap-italic").checked,
+    caption_config_highlight_color: $("cap-karaoke").checked ? $("cap-highlight").value : "",
+  };
+}
+
+/** Ask the server for one frame of the form's video, captions drawn, and show it. */
+async function previewFrame() {
+  if (!$("video-form").reportValidity()) return;
+  const status = $("video-status");
+  const button = $("video-preview");
+  button.disabled = true;
+  try {
+    setStatus(status, "Drawing a frame…");
+    const png = await apiBlob(`${API}/video-tools/preview`, previewBody());
+    const image = $("video-frame-image");
+    if (image.src.startsWith("blob:")) URL.revokeObjectURL(image.src);
+    image.src = URL.createObjectURL(png);
+    $("video-frame").hidden = false;
+    setStatus(status, "Preview ready");
+  } catch (error) {
+    setStatus(status, error.message, true);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function makeVideo(event) {
   event.preventDefault();
   const status = $("video-status");
@@ -172,6 +224,7 @@ export async function setupVideo(catalog) {
   $("video-background").addEventListener("change", showBackground);
   $("video-background-file").addEventListener("change", uploadBackground);
   $("video-form").addEventListener("submit", makeVideo);
+  $("video-preview").addEventListener("click", previewFrame);
   new ResizeObserver(updatePreview).observe($("cap-preview"));
   await listBackgrounds();
   fillBackgrounds();
