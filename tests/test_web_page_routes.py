@@ -88,6 +88,7 @@ def test_the_tools_list_offers_every_job_route_with_its_form_and_a_folder_for_it
         "/api/v1/media/audio-tools/tts/kokoro": "tts",
         "/api/v1/media/video-tools/generate/tts-captioned-video": "video",
         "/api/v1/media/video-tools/merge": "video",
+        "/api/v1/media/video-tools/generate/short": "video",
         "/api/v1/media/audio-tools/transcribe": "stt",
         "/api/v1/media/audio-tools/align-script": "stt",
     }
