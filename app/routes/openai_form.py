@@ -7,6 +7,7 @@ from typing import Any
 from starlette.datastructures import FormData, UploadFile
 
 from app.errors import InvalidInput
+from app.routes.upload import form_text
 from app.services.inline_transcripts import InlineTranscription
 from app.services.stt.job import Task
 from app.services.stt.openai_reply import GRANULARITIES, OPENAI_FORMATS, Granularity, OpenAiReply
@@ -14,15 +15,6 @@ from app.services.stt.service import DecodeHints, SttService
 
 GRANULARITY_FIELDS = ("timestamp_granularities[]", "timestamp_granularities")
 """OpenAI's client sends `timestamp_granularities[]`; LiteLLM and others send the plain name, repeated."""
-
-
-def _text(form: FormData, key: str) -> str | None:
-    value = form.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput(f"Field '{key}' must be a text field, not a file.")
-    return value.strip() or None
 
 
 def audio_file(form: FormData) -> UploadFile:
@@ -66,7 +58,7 @@ def granularities(form: FormData) -> list[Granularity]:
 
 
 def response_format(form: FormData) -> str:
-    fmt = (_text(form, "response_format") or "json").lower()
+    fmt = (form_text(form, "response_format") or "json").lower()
     if fmt not in OPENAI_FORMATS:
         raise InvalidInput(f"Field 'response_format' must be one of: {', '.join(OPENAI_FORMATS)}; got '{fmt[:20]}'.")
     return fmt
@@ -74,7 +66,7 @@ def response_format(form: FormData) -> str:
 
 def temperature(form: FormData) -> float | None:
     """The first sampling temperature, 0 to 1; None (Whisper's fallback from 0) when absent."""
-    text = _text(form, "temperature")
+    text = form_text(form, "temperature")
     if text is None:
         return None
     try:
@@ -88,7 +80,7 @@ def temperature(form: FormData) -> float | None:
 
 def inline_request(form: FormData, task: Task, stt: SttService) -> InlineTranscription:
     """The checked request; `model` is only a name (every name is the loaded Whisper) but must be text."""
-    _text(form, "model")
+    form_text(form, "model")
     reply = OpenAiReply.model_validate({"response_format": response_format(form), "granularities": granularities(form)})
-    hints = DecodeHints(prompt=_text(form, "prompt"), temperature=temperature(form))
-    return InlineTranscription(language=stt.language(_text(form, "language")), task=task, hints=hints, reply=reply)
+    hints = DecodeHints(prompt=form_text(form, "prompt"), temperature=temperature(form))
+    return InlineTranscription(language=stt.language(form_text(form, "language")), task=task, hints=hints, reply=reply)

@@ -78,7 +78,8 @@ async def read_capped_form(request: Request, limit: int, cap_bytes: int, max_fie
     return await Request(request.scope, capped_receive).form(max_files=1, max_fields=max_fields)
 
 
-def _text(form: FormData, key: str) -> str | None:
+def form_text(form: FormData, key: str) -> str | None:
+    """A text field of a multipart form, stripped; None when absent or blank; 400 when it is a file."""
     value = form.get(key)
     if value is None:
         return None
@@ -120,7 +121,7 @@ router.add_api_route(
 
 def _folder(form: FormData, in_path: str | None) -> str | None:
     """The folder of an upload: the form's `folder` field, or the route's folder (they must agree)."""
-    field = check_folder(_text(form, "folder"), "folder")
+    field = check_folder(form_text(form, "folder"), "folder")
     if in_path is not None and field is not None and field != in_path:
         raise InvalidInput(f"Field 'folder' ('{field}') differs from the folder in the path ('{in_path}').")
     return in_path or field
@@ -131,7 +132,7 @@ async def _upload(request: Request, services: Services, in_path: str | None) -> 
     cap = settings.max_upload_mb * 1024 * 1024
     form = await read_capped_form(request, cap + FORM_OVERHEAD, cap)
     try:
-        media_type = _text(form, "media_type")
+        media_type = form_text(form, "media_type")
         if media_type is None:
             raise UnprocessableInput("Field 'media_type' is required: image, video or audio.")
         media_type = media_type.lower()
@@ -139,9 +140,9 @@ async def _upload(request: Request, services: Services, in_path: str | None) -> 
             raise UnprocessableInput(
                 f"Field 'media_type' must be one of: {', '.join(MEDIA_KINDS)}; got '{media_type}'."
             )
-        name = _text(form, "name")
+        name = form_text(form, "name")
         folder = _folder(form, in_path)
-        url = _text(form, "url")
+        url = form_text(form, "url")
         upload = form.get("file")
         if upload is not None and not isinstance(upload, UploadFile):
             raise InvalidInput("Field 'file' must be a file part (multipart/form-data).")

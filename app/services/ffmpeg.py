@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal, TypedDict
+from typing import IO, Any, Literal, TypedDict
 
 from app.errors import InvalidInput
 from app.services.cancellation import current_scope, kill_on_cancel
@@ -326,3 +326,17 @@ def error_line(lines: list[str], code: int) -> str:
 def _clean(line: str) -> str:
     text = _ADDRESS_RE.sub("", line.strip())
     return text if len(text) <= _MESSAGE_MAX else text[: _MESSAGE_MAX - 3] + "..."
+
+
+def media_facts(path: Path, ffmpeg: Ffmpeg) -> dict[str, Any]:
+    """What `/info` shows about a job's output file: media type, duration, size and the streams' details."""
+    media = ffmpeg.probe(path)
+    facts: dict[str, Any] = {"duration": round(media.duration, 3), "size": path.stat().st_size}
+    if media.has_video:
+        facts.update(media_type="video" if media.duration > 0 and media.fps else "image")
+        facts.update(width=media.width, height=media.height, fps=media.fps, video_codec=media.video_codec)
+    elif media.has_audio:
+        facts["media_type"] = "audio"
+    if media.has_audio:
+        facts.update(audio_codec=media.audio_codec, sample_rate=media.sample_rate, channels=media.channels)
+    return facts

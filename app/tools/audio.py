@@ -7,11 +7,11 @@ from pydantic import Field
 
 from app.errors import InvalidInput
 from app.jobs.kinds import MAX_MERGE_INPUTS
-from app.services.ffmpeg import MediaInfo
+from app.services.ffmpeg import MediaInfo, media_facts
 from app.services.files import StoredFile
 from app.services.runner import JobOutput
 from app.tools.analysis import Loudness, logged_pass, loudness_after, loudnorm_report, silences
-from app.tools.table import Inputs, Invocation, Tool, ToolForm, ToolParams, ToolRun, media_facts
+from app.tools.table import Inputs, Invocation, Tool, ToolForm, ToolParams, ToolRun
 
 PREFIX = "/api/v1/media/audio-tools"
 

@@ -7,12 +7,12 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.errors import EngineUnavailable, InvalidInput, UnprocessableInput
-from app.services.ffmpeg import MediaInfo
+from app.services.ffmpeg import MediaInfo, media_facts
 from app.services.runner import JobOutput
 from app.services.video.caption_fields import CaptionConfigFields
 from app.services.video.captions import CaptionStyle, Word, parse_captions
 from app.services.video.render import captions_filter
-from app.tools.table import Inputs, Invocation, Tool, ToolForm, ToolParams, ToolRun, media_facts
+from app.tools.table import Inputs, Invocation, Tool, ToolForm, ToolParams, ToolRun
 
 PREFIX = "/api/v1/media/video-tools"
 VIDEO_CODEC = ["-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p"]

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.config import Settings
-from app.services.ffmpeg import Ffmpeg, MediaInfo
+from app.services.ffmpeg import Ffmpeg, MediaInfo, media_facts
 from app.services.files import Files, StoredFile
 from app.services.inputs import ready_input
 from app.services.job_fields import JobFields
@@ -151,17 +151,3 @@ def tool_handlers(tools: list[Tool], ffmpeg: Ffmpeg, files: Files, stt: SttServi
         return run
 
     return {tool.operation: handler(tool) for tool in tools}
-
-
-def media_facts(path: Path, ffmpeg: Ffmpeg) -> dict[str, Any]:
-    """What `/info` shows about a tool's output: media type, duration, size and the streams' details."""
-    media = ffmpeg.probe(path)
-    facts: dict[str, Any] = {"duration": round(media.duration, 3), "size": path.stat().st_size}
-    if media.has_video:
-        facts.update(media_type="video" if media.duration > 0 and media.fps else "image")
-        facts.update(width=media.width, height=media.height, fps=media.fps, video_codec=media.video_codec)
-    elif media.has_audio:
-        facts["media_type"] = "audio"
-    if media.has_audio:
-        facts.update(audio_codec=media.audio_codec, sample_rate=media.sample_rate, channels=media.channels)
-    return facts

@@ -11,10 +11,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.errors import InvalidInput
-from app.services.ffmpeg import Ffmpeg, ImageFormat, MediaInfo
+from app.services.ffmpeg import Ffmpeg, ImageFormat, MediaInfo, media_facts
 from app.services.files import StoredFile
 from app.services.runner import ExtraFile, JobOutput
-from app.tools.table import Inputs, Invocation, Tool, ToolForm, ToolParams, ToolRun, media_facts
+from app.tools.table import Inputs, Invocation, Tool, ToolForm, ToolParams, ToolRun
 
 PREFIX = "/api/v1/media/video-tools"
 VideoFormat = Literal["mp4", "webm", "mov", "mkv"]

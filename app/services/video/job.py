@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter
 
 from app.errors import EngineUnavailable
-from app.services.ffmpeg import Ffmpeg
+from app.services.ffmpeg import Ffmpeg, media_facts
 from app.services.files import Files
 from app.services.jobs import Job
 from app.services.runner import Handler, JobContext, JobOutput
@@ -153,7 +153,7 @@ class VideoJobs:
             fonts_dir=self.fonts,
         )
         facts["captioned"] = bool(words)
-        return JobOutput(out, "mp4", {**_facts(out, self.ffmpeg), **facts})
+        return JobOutput(out, "mp4", {**media_facts(out, self.ffmpeg), **facts})
 
     def merge(self, params: MergeParams, context: JobContext) -> JobOutput:
         inputs = [self.files.input_path(file_id) for file_id in params.video_ids]
@@ -171,23 +171,9 @@ class VideoJobs:
         facts: dict[str, Any] = {"operation": "merge", "video_ids": params.video_ids, "mode": mode}
         if params.music_id:
             facts.update(background_music_id=params.music_id, background_music_volume=params.music_volume)
-        return JobOutput(out, "mp4", {**_facts(out, self.ffmpeg), **facts})
+        return JobOutput(out, "mp4", {**media_facts(out, self.ffmpeg), **facts})
 
 
 def _span(context: JobContext, start: float, stop: float) -> Callable[[float], None]:
     """Map ffmpeg's 0..1 progress onto [start, stop] percent of the job."""
     return lambda fraction: context.progress(start + (stop - start) * fraction)
-
-
-def _facts(path: Path, ffmpeg: Ffmpeg) -> dict[str, Any]:
-    media = ffmpeg.probe(path)
-    return {
-        "media_type": "video",
-        "duration": round(media.duration, 3),
-        "width": media.width,
-        "height": media.height,
-        "size": path.stat().st_size,
-        "fps": media.fps,
-        "video_codec": media.video_codec,
-        "audio_codec": media.audio_codec,
-    }

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from app.errors import EngineUnavailable, InvalidInput
-from app.services.ffmpeg import Ffmpeg
+from app.services.ffmpeg import Ffmpeg, media_facts
 from app.services.files import Files
 from app.services.runner import JobContext, JobOutput
 from app.services.stt.align_job import align_to_audio
@@ -121,7 +121,7 @@ class ShortJobs:
             ffmpeg=self.ffmpeg,
             fonts_dir=self.fonts,
         )
-        facts = _video_facts(out, self.ffmpeg)
+        facts = media_facts(out, self.ffmpeg)
         facts.update(operation="short", caption_preset=params.caption_preset, transition=params.transition)
         facts.update(transition_s=transition_s, scene_count=count, **music_facts)
         facts["scenes"] = [
@@ -230,17 +230,3 @@ class ShortJobs:
 def _span(context: JobContext, start: float, share: float) -> Callable[[float], None]:
     """Map 0..100 percent of one step onto [start, start + share] percent of the job."""
     return lambda pct: context.progress(start + share * min(100.0, pct) / 100.0)
-
-
-def _video_facts(path: Path, ffmpeg: Ffmpeg) -> dict[str, Any]:
-    media = ffmpeg.probe(path)
-    return {
-        "media_type": "video",
-        "duration": round(media.duration, 3),
-        "width": media.width,
-        "height": media.height,
-        "size": path.stat().st_size,
-        "fps": media.fps,
-        "video_codec": media.video_codec,
-        "audio_codec": media.audio_codec,
-    }
