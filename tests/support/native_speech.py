@@ -60,9 +60,12 @@ def character_error_rate(reference: str, heard: str) -> float:
 
 
 def error_rate(speech: NativeSpeech, heard: str) -> float:
-    """WER of what was heard against the text; CER for Chinese (no spaces between its words)."""
-    if speech.whisper == "zh":
-        return character_error_rate(speech.text, heard)
+    """WER of what was heard against the text; CER for Chinese (no spaces between its words), on the prefix of
+    whole segments that matches best, so that a segment invented after the speech does not count."""
+    if speech.whisper == "zh":  # Whisper base at times adds an invented segment after the last sentence
+        segments = heard.split()  # (seen: 作词, 這段期間...): the best prefix of whole segments is scored
+        prefixes = [" ".join(segments[:n]) for n in range(1, len(segments) + 1)] or [""]
+        return min(character_error_rate(speech.text, prefix) for prefix in prefixes)
     if speech.whisper == "hi":
         reference, hypothesis = _words(speech.text), _words(heard)
         return min(1.0, _edit_distance(reference, hypothesis) / len(reference)) if hypothesis else 1.0
