@@ -7,6 +7,7 @@ transcription, serves the whole module. The stories that need other settings use
 import logging
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from tests.conftest import ServerFactory
 from tests.support.cli_server import ended, wait_until
 from tests.support.hearing import wer
 from tests.support.local_server import RunningServer
+from tests.support.waits import WAIT_S
 from tests.tools.conftest import download, info_of, job_count, make_media, upload_id
 
 ROUTE = "/api/v1/media/audio-tools/transcribe"
@@ -105,8 +107,10 @@ def test_english_speech_is_heard_in_a_whisper_process_started_by_the_first_trans
     speech_server: RunningServer, clips: dict[str, Any]
 ) -> None:
     whisper = speech_server.services.stt.process
-    if whisper is not None:  # the session's server may have heard speech for another module: start afresh
-        whisper.unload()
+    deadline = time.monotonic() + WAIT_S  # the session's server may have heard speech for another module, and
+    while whisper is not None and whisper.pid is not None and time.monotonic() < deadline:  # may still be
+        if not whisper.unload():  # hearing it: start afresh once its call has ended
+            time.sleep(0.1)
     before = speech_server.client.get("/health").json()["stt"]
     assert before["available"] and before["model"] == "base" and not before["loaded"], before
     info = transcribe(speech_server, audio_id=clips["english"])
