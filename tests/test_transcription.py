@@ -113,7 +113,7 @@ def test_english_speech_is_heard_in_a_whisper_process_started_by_the_first_trans
             time.sleep(0.1)
     before = speech_server.client.get("/health").json()["stt"]
     assert before["available"] and before["model"] == "base" and not before["loaded"], before
-    info = transcribe(speech_server, audio_id=clips["english"])
+    info = transcribe(speech_server, audio_id=clips["english"], dedup="false")  # other modules heard the same
     assert info["language"] == "en" and info["media_type"] == "application/json"
     assert wer(ENGLISH, info["text"]) <= 0.2, info["text"]
     assert [segment["text"] for segment in info["segments"]] and info["words"]
