@@ -49,6 +49,9 @@ class CatalogEngine:
     def synthesize(self, phonemes: str, style: np.ndarray, speed: float, threads: int) -> tuple[np.ndarray, list[int]]:
         raise ServiceUnavailable(NOT_HERE)
 
+    def durations(self, phonemes: str, style: np.ndarray, speed: float, threads: int) -> list[int]:
+        raise ServiceUnavailable(NOT_HERE)
+
 
 class CatalogG2p:
     """Which languages the workers' G2P speaks."""

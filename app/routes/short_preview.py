@@ -1,12 +1,14 @@
-"""The preview of a short: one frame of one scene, its captions as the render will burn them, from the scene's
-first sentence only (synthesized in a video slot of its own, answered in the request)."""
+"""The preview of a short: one frame of one scene, its captions as the render will burn them, in a video slot of
+its own, answered in the request. Nothing is synthesized: the words of the scene's first sentence are timed by
+the model's duration predictor alone, in the engine's warm process, exactly as its synthesis would time them."""
 
+import os
 import tempfile
-from dataclasses import replace
 from pathlib import Path
 
 from app.errors import InvalidInput
 from app.services.tts.chunking import split_sentences
+from app.services.tts.service import SpeechRequest
 from app.services.uploads import detect_media, download_url
 from app.services.video.captions import Word, default_fonts_dir
 from app.services.video.short_job import ShortParams, ShortScene
@@ -25,39 +27,48 @@ def _preview(services: Services, params: ShortParams, index: int, at_s: float | 
     scene = params.scenes[index]
     with tempfile.TemporaryDirectory(dir=services.files.storage.scratch_root()) as folder:
         work = Path(folder)
-        narration, duration, words = _first_sentence(services, scene, work)
+        known, length, words = _first_sentence(services, scene)
         background, is_video = _background(services, params, index, work)
         transition = params.transition_s if params.transition != "cut" else 0.0
         lead = transition if index > 0 else 0.0
         tail = transition if index < len(params.scenes) - 1 else 0.0
-        end = lead + duration + scene.pause_after_s
-        span = SceneSpan(lead, lead + duration, end, 0.0, end + tail)
+        end = lead + length + scene.pause_after_s
+        span = SceneSpan(lead, lead + length, end, 0.0, end + tail)
         layout = ShortLayout(params.width, params.height, [span], params.transition, transition)
         moment = at_s if at_s is not None else ((words[0].start + words[0].end) / 2 if words else 0.0)
-        if moment > span.clip_length - lead:
-            raise InvalidInput(
-                f"Field 'at_s': {moment:g} s is past the previewed part of the scene ({duration:.3f} s)."
-            )
-        captions = ([shifted(words, lead, lead + duration)], params.style) if params.style is not None else None
+        limit = known if length > known else span.clip_length - lead  # later sentences' words are not known
+        if moment > limit:
+            raise InvalidInput(f"Field 'at_s': {moment:g} s is past the previewed part of the scene ({limit:.3f} s).")
+        captions = ([shifted(words, lead, lead + length)], params.style) if params.style is not None else None
         out = work / "frame.png"
-        media = SceneMedia(background, is_video, scene.effect, narration)
-        render_frame(media, layout, captions, lead + moment, out, ffmpeg=services.ffmpeg, fonts_dir=default_fonts_dir())
+        media = SceneMedia(background, is_video, scene.effect, Path(os.devnull))
+        threads = services.heavy.threads()
+        render_frame(
+            media, layout, captions, lead + moment, out, threads, ffmpeg=services.ffmpeg, fonts_dir=default_fonts_dir()
+        )
         return out.read_bytes(), moment
 
 
-def _first_sentence(services: Services, scene: ShortScene, work: Path) -> tuple[Path, float, list[Word]]:
-    """The scene's narration as far as the preview needs it: a synthesized first sentence, or the given audio
-    with its given captions (an uploaded narration is not heard for a preview: no captions then)."""
+def _first_sentence(services: Services, scene: ShortScene) -> tuple[float, float, list[Word]]:
+    """What the preview knows of the scene's narration: how far its words are known, how long the whole
+    narration is (estimated for a synthesized one: the first sentence's pace over the whole text), and the words.
+    A synthesized scene's first sentence is timed without synthesis; an uploaded narration is not heard for a
+    preview (its given captions, else none)."""
     if scene.speech is not None:
-        sentences = split_sentences(scene.speech.text)
-        request = replace(scene.speech, text=sentences[0] if sentences else scene.speech.text)
-        wav = work / "narration.wav"
-        result = services.tts.synthesize_to_wav(request, wav, services.heavy.threads)
+        first = _first_of(scene.speech)
+        result = services.tts.first_sentence_times(first, services.heavy.threads())
         words = [Word(str(w["word"]), float(w["start"]), float(w["end"])) for w in result.words]
-        return wav, result.duration_s, words
+        pace = len(scene.speech.text.strip()) / max(1, len(first.text.strip()))
+        return result.duration_s, result.duration_s * max(1.0, pace), words
     assert scene.audio_id is not None  # the route gives every scene text or audio
     audio = services.files.input_path(scene.audio_id)
-    return audio, services.ffmpeg.probe(audio).duration, list(scene.captions or [])
+    duration = services.ffmpeg.probe(audio).duration
+    return duration, duration, list(scene.captions or [])
+
+
+def _first_of(speech: SpeechRequest) -> SpeechRequest:
+    sentences = split_sentences(speech.text)
+    return SpeechRequest(sentences[0] if sentences else speech.text, speech.voice, speech.speed, speech.lang_code)
 
 
 def _background(services: Services, params: ShortParams, index: int, work: Path) -> tuple[Path, bool]:

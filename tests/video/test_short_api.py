@@ -275,3 +275,15 @@ def test_bad_shorts_are_refused_naming_the_scene_before_any_job(
     preview = torch_server.client.post(PREVIEW, json={"scenes": ok, "scene_index": 3})
     assert preview.status_code == 400 and "scene_index" in preview.json()["error"]
     assert len(torch_server.services.jobs.recent(None, "video", 10_000, 0)) == before
+
+
+def test_the_preview_times_the_first_sentence_as_its_synthesis_would_without_making_audio(
+    torch_server: RunningServer, tmp_path: Path
+) -> None:
+    tts = torch_server.services.tts
+    request = tts.validate("Time these words exactly. But never this sentence.", None, 1.0, "a")
+    timed = tts.first_sentence_times(request, 1)
+    first = tts.validate("Time these words exactly.", None, 1.0, "a")
+    spoken = tts.synthesize_to_wav(first, tmp_path / "first.wav", lambda: 1)
+    assert [w["word"] for w in timed.words] == ["Time", "these", "words", "exactly"]
+    assert timed.words == spoken.words and timed.duration_s == pytest.approx(spoken.duration_s, abs=1e-9)

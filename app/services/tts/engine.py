@@ -17,6 +17,10 @@ class TtsEngine(Protocol):
         """Float audio at 24 kHz and one frame count per token (the two pads included)."""
         ...
 
+    def durations(self, phonemes: str, style: np.ndarray, speed: float, threads: int) -> list[int]:
+        """The frame counts `synthesize` would give, without making the audio (the duration predictor only)."""
+        ...
+
 
 @dataclass
 class LoadedEngine:

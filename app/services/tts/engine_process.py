@@ -66,7 +66,11 @@ def load(settings: Settings) -> tuple[EngineCatalog, dict[str, Callable[..., Any
     if not service.available:
         return _catalog(service), {}
     loaded, g2p = service.ready()
-    operations: dict[str, Callable[..., Any]] = {"phonemize": g2p.phonemize, "synthesize": loaded.engine.synthesize}
+    operations: dict[str, Callable[..., Any]] = {
+        "phonemize": g2p.phonemize,
+        "synthesize": loaded.engine.synthesize,
+        "durations": loaded.engine.durations,
+    }
     if isinstance(g2p, LoadsOnFirstUse):
         operations["load_language"] = _language_loader(g2p)
     if loaded.voices.source is not None:
@@ -102,6 +106,10 @@ class RemoteEngine:
             "synthesize", phonemes, style, speed, threads
         )
         return audio_and_durations
+
+    def durations(self, phonemes: str, style: np.ndarray, speed: float, threads: int) -> list[int]:
+        frames: list[int] = self.process.call("durations", phonemes, style, speed, threads)
+        return frames
 
 
 class RemoteVoices:

@@ -17,6 +17,7 @@ from app.errors import DomainError, EngineUnavailable, InvalidInput, PayloadTooL
 from app.services.ffmpeg import ENCODER_ARGS as ENCODER_ARGS
 from app.services.tts.chunking import (
     FIRST_CHUNK_PHONEMES,
+    FRAME_SAMPLES,
     SAMPLE_RATE,
     Chunk,
     WordTime,
@@ -300,6 +301,19 @@ class TtsService:
             words = chunk.word_times(durations, offset / SAMPLE_RATE)
             offset += len(audio)
             yield audio, words, index, count
+
+    def first_sentence_times(self, request: SpeechRequest, threads: int) -> SpeechResult:
+        """The words of the text's first sentence (its first chunk when it is longer than one) and its length, as
+        synthesizing it would give them, from the model's durations alone: no audio is made."""
+        loaded, g2p = self.ready()
+        sentences = split_sentences(request.text)
+        chunks = pack_chunks([g2p.phonemize(sentences[0], request.lang_code)] if sentences else [])
+        if not chunks:
+            raise InvalidInput(NOTHING_TO_SPEAK)
+        chunk = chunks[0]
+        style = style_for(loaded.voices.resolve(request.voice), len(token_ids(chunk.phonemes, loaded.engine.vocab)))
+        durations = loaded.engine.durations(chunk.phonemes, style, request.speed, threads)
+        return SpeechResult(sum(durations) * FRAME_SAMPLES / SAMPLE_RATE, chunk.word_times(durations, 0.0))
 
     def synthesize_to_wav(
         self,

@@ -50,6 +50,24 @@ class TorchKokoroEngine:
             raise RuntimeError(f"model returned {len(durations)} durations for {n + 2} tokens")
         return audio.reshape(-1).float().numpy(), durations
 
+    def durations(self, phonemes: str, style: np.ndarray, speed: float, threads: int) -> list[int]:
+        """`KModel.forward_with_tokens` as far as the durations: BERT, the prosody encoder and the duration head."""
+        torch = self._torch
+        model = self.model
+        ids = torch.LongTensor([[0, *token_ids(phonemes, self.vocab), 0]])
+        with self._lock:
+            if torch.get_num_threads() != threads:
+                torch.set_num_threads(threads)
+        with torch.inference_mode():
+            lengths = torch.full((1,), ids.shape[-1], dtype=torch.long)
+            mask = torch.gt(torch.arange(ids.shape[-1]).unsqueeze(0) + 1, lengths.unsqueeze(1))
+            encoded = model.bert_encoder(model.bert(ids, attention_mask=(~mask).int())).transpose(-1, -2)
+            prosody = model.predictor.text_encoder(encoded, torch.from_numpy(style)[:, 128:], lengths, mask)
+            hidden, _ = model.predictor.lstm(prosody)
+            frames = torch.sigmoid(model.predictor.duration_proj(hidden)).sum(axis=-1) / speed
+        counts: list[int] = torch.round(frames).clamp(min=1).long().reshape(-1).tolist()
+        return counts
+
 
 def find_model_dir(model_dir: Path | None, repo_id: str, allow_download: bool) -> Path:
     """KOKORO_MODEL_DIR, or the hub repo through huggingface_hub's own cache (and download when allowed)."""

@@ -92,11 +92,13 @@ def render_frame(
     captions: tuple[list[list[Word]], CaptionStyle] | None,
     at_s: float,
     out: Path,
+    threads: int = 1,
     *,
     ffmpeg: Ffmpeg,
     fonts_dir: Path | None = None,
 ) -> None:
-    """One frame (PNG) of a one-scene layout at `at_s`, through the same filters as `render_short`."""
+    """One frame (PNG) of a one-scene layout at `at_s`, through the same filters as `render_short` (the scene's
+    narration is not read: a frame has no sound)."""
     with _atomic_output(out) as (workdir, target):
         parts = _video_parts([scene], layout)
         last = "v0"
@@ -105,7 +107,7 @@ def render_frame(
             last = "vc"
         args = [*_background_input(scene), "-filter_complex", ";".join(parts), "-map", f"[{last}]"]
         args += ["-ss", f"{at_s:.3f}", "-frames:v", "1", "-update", "1", "-f", "image2", "-c:v", "png"]
-        ffmpeg.run([*args, str(target.with_suffix(".png"))], threads=1)
+        ffmpeg.run([*args, str(target.with_suffix(".png"))], threads=threads)
         target.with_suffix(".png").replace(target)
 
 
