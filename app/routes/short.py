@@ -4,9 +4,11 @@ its caption presets; and a preview frame before the render.
 Everything a request can get wrong is checked here, scene by scene, before admission; the job only renders."""
 
 import asyncio
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -23,6 +25,7 @@ from app.routes.submission import submit_job
 from app.routes.video import check_size, speech_language
 from app.services.inputs import ready_input
 from app.services.url_policy import check_url
+from app.services.video.background_url import fetch_background
 from app.services.video.caption_fields import caption_fonts, caption_style
 from app.services.video.captions import CaptionStyle, Word, parse_captions
 from app.services.video.presets import DEFAULT_PRESET, DESCRIPTIONS, PRESETS, preset_style, preset_values
@@ -55,7 +58,7 @@ _OVERRIDES = {
 async def generate_short(request: Request, body: ShortBody, services: ServicesDep) -> Response:
     """Render a short: every scene narrated, captioned with the preset, joined by the transition, music ducked
     under the speech. One job of kind video; `/info` lists the scenes' and words' times in the final video."""
-    params = await short_params(body, services)
+    params = await short_params(body, services, fetch_urls=True)
     return await submit_job(request, services, "video", params, body)
 
 
@@ -83,11 +86,13 @@ async def caption_presets() -> CaptionPresets:
     return CaptionPresets(presets=presets, fonts=list(caption_fonts()), default=DEFAULT_PRESET)
 
 
-async def short_params(body: ShortBody, services: Services) -> ShortParams:
-    """The checked params of a short; 4xx naming the field (and the scene index) for anything wrong."""
+async def short_params(body: ShortBody, services: Services, fetch_urls: bool = False) -> ShortParams:
+    """The checked params of a short; 4xx naming the field (and the scene index) for anything wrong. With
+    `fetch_urls`, each background_url is fetched once to see that it gives an image or a video (the job fetches
+    it again: the params stay URLs, which any node can fetch; the preview fetches its one scene's itself)."""
     width, height = frame_size(body)
     style = short_style(body)
-    scenes = [await checked_scene(index, body, services) for index in range(len(body.scenes))]
+    scenes = [await checked_scene(index, body, services, fetch_urls) for index in range(len(body.scenes))]
     params = ShortParams(
         scenes=scenes,
         width=width,
@@ -148,7 +153,7 @@ def in_scene(index: int) -> Iterator[None]:
         raise type(exc)(f"scenes[{index}]: {exc.message}") from exc
 
 
-async def checked_scene(index: int, body: ShortBody, services: Services) -> ShortScene:
+async def checked_scene(index: int, body: ShortBody, services: Services, fetch_urls: bool = False) -> ShortScene:
     scene = body.scenes[index]
     where = f"scenes[{index}]"
     with in_scene(index):
@@ -156,12 +161,12 @@ async def checked_scene(index: int, body: ShortBody, services: Services) -> Shor
         if effect not in EFFECTS:
             raise UnprocessableInput(f"{where}.image_effect: unknown '{scene.image_effect}'; use {', '.join(EFFECTS)}.")
         checked = ShortScene(effect=effect, pause_after_s=scene.pause_after_s)
-        await _background(index, body, services, checked)
+        await _background(index, body, services, checked, fetch_urls)
         await _narration(index, body, services, checked)
     return checked
 
 
-async def _background(index: int, body: ShortBody, services: Services, checked: ShortScene) -> None:
+async def _background(index: int, body: ShortBody, services: Services, checked: ShortScene, fetch: bool) -> None:
     scene = body.scenes[index]
     background_id = (scene.background_id or "").strip()
     url = (scene.background_url or "").strip()
@@ -174,6 +179,20 @@ async def _background(index: int, body: ShortBody, services: Services, checked: 
         return
     field = f"scenes[{index}].background_url"
     checked.background_url = await asyncio.to_thread(check_url, url, services.settings.allow_private_urls, field=field)
+    if fetch:
+        checked.background_is_video = await asyncio.to_thread(
+            _fetched_is_video, services, checked.background_url, field
+        )
+
+
+def _fetched_is_video(services: Services, url: str, field: str) -> bool:
+    """Fetch a background_url into scratch (deleted after): whether it is a video; 4xx naming `field` when it is
+    neither an image nor a video, or cannot be fetched."""
+    settings = services.settings
+    with tempfile.TemporaryDirectory(dir=services.files.storage.scratch_root()) as folder:
+        dest = Path(folder) / "background"
+        cap = settings.max_upload_mb * 1024 * 1024
+        return fetch_background(url, dest, field, cap, settings.allow_private_urls, services.ffmpeg)[1]
 
 
 async def _narration(index: int, body: ShortBody, services: Services, checked: ShortScene) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from app.errors import InvalidInput
 from app.services.tts.chunking import split_sentences
 from app.services.tts.service import SpeechRequest
-from app.services.uploads import detect_media, download_url
+from app.services.video.background_url import fetch_background
 from app.services.video.captions import Word, default_fonts_dir
 from app.services.video.short_job import ShortParams, ShortScene
 from app.services.video.short_render import SceneMedia, ShortLayout, render_frame
@@ -76,14 +76,6 @@ def _background(services: Services, params: ShortParams, index: int, work: Path)
     if scene.background_id is not None:
         return services.files.input_path(scene.background_id), scene.background_is_video
     assert scene.background_url is not None
-    raw = work / "background"
-    try:
-        download_url(scene.background_url, raw, params.max_download_bytes, params.allow_private_urls)
-        detected = detect_media(raw, services.ffmpeg)
-    except InvalidInput as exc:
-        raise InvalidInput(f"scenes[{index}].background_url: {exc.message}") from exc
-    if detected.media_type not in ("image", "video"):
-        raise InvalidInput(
-            f"scenes[{index}].background_url: the URL gave {detected.media_type}, not an image or video."
-        )
-    return raw, detected.media_type == "video"
+    field = f"scenes[{index}].background_url"
+    cap, private = params.max_download_bytes, params.allow_private_urls
+    return fetch_background(scene.background_url, work / "background", field, cap, private, services.ffmpeg)

@@ -11,14 +11,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from app.errors import EngineUnavailable, InvalidInput
+from app.errors import EngineUnavailable
 from app.services.ffmpeg import Ffmpeg, media_facts
 from app.services.files import Files
 from app.services.runner import JobContext, JobOutput
 from app.services.stt.align_job import align_to_audio
 from app.services.stt.service import SttService
 from app.services.tts.service import SpeechRequest, TtsService
-from app.services.uploads import detect_media, download_url
+from app.services.video.background_url import fetch_background
 from app.services.video.captions import CaptionStyle, Word
 from app.services.video.loudness import integrated_loudness
 from app.services.video.short_render import Music, SceneMedia, ShortLayout, render_short
@@ -187,18 +187,9 @@ class ShortJobs:
         """Download a scene's background_url into the work dir: an image or a video, else a failed job naming it."""
         url = params.scenes[index].background_url
         assert url is not None  # the route gives every scene a background id or URL
+        dest = context.work_dir / f"background-{index}"
         field = f"scenes[{index}].background_url"
-        raw = context.work_dir / f"background-{index}"
-        try:
-            download_url(url, raw, params.max_download_bytes, params.allow_private_urls)
-            detected = detect_media(raw, self.ffmpeg)
-        except InvalidInput as exc:
-            raise InvalidInput(f"{field}: {exc.message}") from exc
-        if detected.media_type not in ("image", "video"):
-            raise InvalidInput(f"{field}: the URL gave {detected.media_type}; expected an image or a video.")
-        path = raw.with_name(f"{raw.name}.{detected.ext}")
-        raw.rename(path)
-        return path, detected.media_type == "video"
+        return fetch_background(url, dest, field, params.max_download_bytes, params.allow_private_urls, self.ffmpeg)
 
     def music(
         self, params: ShortParams, narrations: list[Narration], words: list[Word]
