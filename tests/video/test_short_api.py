@@ -92,6 +92,28 @@ def tone_db(samples: np.ndarray, start: float, length: float, frequency: float) 
     return float(20 * np.log10(amplitude / np.sqrt(2) + 1e-12))
 
 
+MUSIC_STEM = "bandpass=f=220:width_type=q:w=5,bandpass=f=220:width_type=q:w=5"
+VOICE_STEM = "highpass=f=600,highpass=f=600"
+"""The 220 Hz music and the 1 kHz narration separated out of a mix (each lets the other through 50 dB down)."""
+
+
+def momentary_lufs(path: Path, stem: str) -> dict[float, float]:
+    """EBU R128 momentary loudness (K-weighted, 400 ms windows) of one stem of the file's audio, every 100 ms:
+    {window end in seconds: LUFS}, by ffmpeg's ebur128 filter."""
+    log = path.with_name(f"{path.stem}-{abs(hash(stem))}.r128")
+    chain = f"{stem},asetnsamples=n=4800,ebur128=metadata=1,ametadata=mode=print:key=lavfi.r128.M:file={log.name}"
+    cmd = FFMPEG.command("-v", "error", "-i", str(path), "-map", "0:a", "-ac", "1", "-ar", str(SAMPLE_RATE))
+    subprocess.run([*cmd, "-af", chain, "-f", "null", "-"], check=True, capture_output=True, cwd=path.parent)
+    levels: dict[float, float] = {}
+    start = 0.0
+    for line in log.read_text().splitlines():
+        if line.startswith("frame:"):
+            start = float(line.split("pts_time:")[1])
+        elif line.startswith("lavfi.r128.M="):
+            levels[round(start + 0.1, 1)] = float(line.split("=", 1)[1])
+    return levels
+
+
 def scene(text: str, colour: str, ids: dict[str, str], **extra: object) -> dict:
     return {"text": text, "background_id": ids[colour], "image_effect": "none", **extra}
 
@@ -158,6 +180,18 @@ def test_music_ducks_under_the_voice_and_comes_back_in_the_pause(
     mix, plain = audio(ducked), audio(flat)
     assert ducked_info["speech_spans"] == [[0.0, 1.5], [4.0, 5.5]]
     assert abs(ducked_info["duration"] - 8.0) <= FRAME_S + 0.03
+
+    music, voice = momentary_lufs(ducked, MUSIC_STEM), momentary_lufs(ducked, VOICE_STEM)
+    undocked = momentary_lufs(flat, MUSIC_STEM)
+    speaking = [end for end in music if 0.5 <= end <= 1.5 or 4.5 <= end <= 5.5]  # 400 ms windows in the speech
+    assert len(speaking) == 22
+    for end in speaking:  # the music alone at least 12 LU below the voice
+        assert music[end] <= voice[end] - 12, (end, music[end], voice[end])
+        assert music[end] <= undocked[end] - 12, (end, music[end], undocked[end])
+    after = [end for end in music if 2.9 <= end <= 3.7 or end >= 6.9]  # windows from 1 s after the speech ends
+    assert len(after) >= 18
+    for end in after:  # the music back at music_volume: as loud as the render without ducking, within 1 LU
+        assert abs(music[end] - undocked[end]) <= 1.0, (end, music[end], undocked[end])
 
     full = tone_db(plain, 2.6, 0.2, 220)
     for start in np.arange(0.1, 1.4, 0.1).tolist() + np.arange(4.1, 5.4, 0.1).tolist():
