@@ -281,6 +281,15 @@ def align_word_starts(
     lang: str = "en",
 ) -> list[float]:
     """Absolute start-time differences in seconds for words present, in order, in both lists."""
+    return [abs(offset) for offset in word_start_offsets(expected, heard, lang)]
+
+
+def word_start_offsets(
+    expected: list[tuple[str, float]],
+    heard: list[tuple[str, float, float]],
+    lang: str = "en",
+) -> list[float]:
+    """Expected minus heard start, in seconds, for words present, in order, in both lists."""
     expected_tokens, expected_starts = _flatten(expected, lang)
     heard_tokens, heard_starts = _flatten([(word, start) for word, start, _end in heard], lang)
     matcher = difflib.SequenceMatcher(a=expected_tokens, b=heard_tokens, autojunk=False)
@@ -292,5 +301,5 @@ def align_word_starts(
                 heard_starts[block.b + offset],
             )
             if exp_start is not None and heard_start is not None:
-                differences.append(abs(exp_start - heard_start))
+                differences.append(exp_start - heard_start)
     return differences
