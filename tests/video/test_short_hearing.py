@@ -94,3 +94,15 @@ def test_words_in_a_two_scene_short_are_where_the_ear_hears_them_in_the_final_fi
     assert statistics.median(distances) <= TOLERANCE_S, distances
     assert statistics.quantiles(distances, n=10, method="inclusive")[-1] <= TOLERANCE_S, distances
     assert max(distances) <= 2 * TOLERANCE_S, distances
+
+
+def test_the_previews_word_times_on_the_int8_model_are_those_its_synthesis_gives(
+    onnx_server: RunningServer, tmp_path: Path
+) -> None:
+    """The preview times the first sentence with the duration predictor alone (a part of the ONNX graph): its
+    words and length are exactly those of synthesizing that sentence."""
+    tts = onnx_server.services.tts
+    timed = tts.first_sentence_times(tts.validate(" ".join(SENTENCES), None, 1.0, "a"), 1)
+    spoken = tts.synthesize_to_wav(tts.validate(SENTENCES[0], None, 1.0, "a"), tmp_path / "first.wav", lambda: 1)
+    assert len(timed.words) == 12 and timed.words == spoken.words
+    assert timed.duration_s == pytest.approx(spoken.duration_s, abs=1e-9)
