@@ -8,7 +8,6 @@ from pathlib import Path
 
 from app.errors import InvalidInput
 from app.services.tts.chunking import split_sentences
-from app.services.tts.service import SpeechRequest
 from app.services.video.background_url import fetch_background
 from app.services.video.captions import Word, default_fonts_dir
 from app.services.video.short_job import ShortParams, ShortScene
@@ -55,20 +54,15 @@ def _first_sentence(services: Services, scene: ShortScene) -> tuple[float, float
     A synthesized scene's first sentence is timed without synthesis; an uploaded narration is not heard for a
     preview (its given captions, else none)."""
     if scene.speech is not None:
-        first = _first_of(scene.speech)
-        result = services.tts.first_sentence_times(first, services.heavy.threads())
+        text = scene.speech.text.strip()
+        result = services.tts.first_sentence_times(scene.speech, services.heavy.threads())
         words = [Word(str(w["word"]), float(w["start"]), float(w["end"])) for w in result.words]
-        pace = len(scene.speech.text.strip()) / max(1, len(first.text.strip()))
+        pace = len(text) / max(1, len((split_sentences(text) or [text])[0]))
         return result.duration_s, result.duration_s * max(1.0, pace), words
     assert scene.audio_id is not None  # the route gives every scene text or audio
     audio = services.files.input_path(scene.audio_id)
     duration = services.ffmpeg.probe(audio).duration
     return duration, duration, list(scene.captions or [])
-
-
-def _first_of(speech: SpeechRequest) -> SpeechRequest:
-    sentences = split_sentences(speech.text)
-    return SpeechRequest(sentences[0] if sentences else speech.text, speech.voice, speech.speed, speech.lang_code)
 
 
 def _background(services: Services, params: ShortParams, index: int, work: Path) -> tuple[Path, bool]:
