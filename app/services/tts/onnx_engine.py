@@ -80,14 +80,19 @@ def with_duration_output(model_path: Path, cache_dir: Path) -> tuple[Path, bool]
     return target, True
 
 
-def timing_model(model_path: Path) -> bytes:
+def timing_model(model_path: Path) -> Path:
     """The part of a model with the durations output that computes them: text in, frame counts out, no audio
-    (about 15 MB of the int8 model's 92, some 40 ms for a sentence where its audio takes seconds)."""
+    (about 15 MB of the int8 model's 92, some 40 ms for a sentence where its audio takes seconds). Cut once, on
+    first use, and kept beside the model (whose name carries its hash)."""
+    target = model_path.with_name(f"{model_path.stem}.timing.onnx")
+    if target.exists():
+        return target
     import onnx
 
     model = onnx.load(str(model_path))
     inputs = [value.name for value in model.graph.input]
-    return bytes(onnx.utils.Extractor(model).extract_model(inputs, [DURATION_OUTPUT]).SerializeToString())
+    write_atomically(target, [onnx.utils.Extractor(model).extract_model(inputs, [DURATION_OUTPUT]).SerializeToString()])
+    return target
 
 
 def _malloc_trim() -> Callable[[], object]:
@@ -133,7 +138,7 @@ class OnnxKokoroEngine:
         self._lock = threading.Lock()
         self._timing_sessions: dict[int, object] = {}  # made on first use: most servers never need them
         self._timing_lock = threading.Lock()
-        self._timing: bytes | None = None
+        self._timing: Path | None = None
         self._running = 0  # inferences in flight; the heap is trimmed when the last one ends
         self._trim = _malloc_trim()
         self._run_options = run_options(onnxruntime)
@@ -155,7 +160,9 @@ class OnnxKokoroEngine:
                 self._timing = timing_model(self.model_path)
             if threads not in self._timing_sessions:
                 self._timing_sessions[threads] = self._ort.InferenceSession(
-                    self._timing, sess_options=session_options(self._ort, threads), providers=["CPUExecutionProvider"]
+                    str(self._timing),
+                    sess_options=session_options(self._ort, threads),
+                    providers=["CPUExecutionProvider"],
                 )
             return self._timing_sessions[threads]
 
